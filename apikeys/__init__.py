@@ -1,0 +1,1 @@
+"""Org-owned API keys and X-API-Key authentication (a later issue)."""

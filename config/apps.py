@@ -1,0 +1,7 @@
+from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+
+
+class AdminConfig(DjangoAdminConfig):
+    """Django's admin, on the site that runs every view through the cross-tenant path."""
+
+    default_site = "config.admin.AuthServiceAdminSite"

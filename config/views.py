@@ -1,0 +1,33 @@
+"""Operational endpoints for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from tenants.checks import rls_problems
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up (no database access)."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 only when the database answers and the RLS self-check passes."""
+    try:
+        problems = rls_problems()
+    except DatabaseError:
+        logger.exception("readiness: database unreachable")
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    if problems:
+        logger.error("readiness: RLS self-check failed: %s", problems)
+        return JsonResponse({"status": "unavailable", "rls": problems}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok", "rls": "ok"})

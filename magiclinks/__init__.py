@@ -1,0 +1,1 @@
+"""One-time sign-in links and password-reset tokens (a later issue)."""

@@ -1,0 +1,162 @@
+"""Tenant context for Postgres row-level security: the one module that sets ``app.current_org``.
+
+How isolation works (README, "Row-level security"):
+
+* Every tenant table (a :class:`TenantScopedModel`) has RLS enabled **and forced**, with the policy
+  ``org_id = NULLIF(current_setting('app.current_org', true), '')::uuid`` for reads and writes. No org
+  set means the comparison is against NULL: zero rows, never an error and never every row.
+* :func:`activate_org` sets the org with ``set_config(..., is_local => true)``: the value dies with the
+  transaction, so a pooled or persistent connection never carries one request's org into the next.
+* :func:`cross_tenant` is the **only** way to read or write across orgs (sign-in's membership list,
+  the admin, maintenance commands). It switches the transaction to the cross-tenant role, whose policy
+  admits every row; RLS itself is never disabled. ``grep cross_tenant`` to audit every use.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connections, models, transaction
+from django.db.migrations.operations.base import Operation
+
+from core.errors import ApplicationError
+
+ORG_SETTING = "app.current_org"
+TENANT_POLICY = "tenant_isolation"
+CROSS_TENANT_POLICY = "cross_tenant"
+
+
+class TenantContextError(ApplicationError):
+    """Programming error: tenant context used outside a transaction."""
+
+    status_code = 500
+    default_code = "tenant_context_error"
+    default_detail = "Tenant context requires a transaction."
+
+
+def _require_transaction(using: str) -> None:
+    if not connections[using].in_atomic_block:
+        # Outside a transaction set_config(..., true) would vanish at once: fail loudly instead.
+        raise TenantContextError("Tenant context can only be set inside a transaction (transaction.atomic).")
+
+
+def activate_org(org_id: uuid.UUID | str | None, *, using: str = "default") -> None:
+    """Make ``org_id`` the current org for the rest of the current transaction (``None`` clears it)."""
+    _require_transaction(using)
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [ORG_SETTING, str(org_id) if org_id else ""])
+
+
+def current_org_id(*, using: str = "default") -> uuid.UUID | None:
+    """The org the current transaction is scoped to, if any."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT NULLIF(current_setting(%s, true), '')", [ORG_SETTING])
+        value = cursor.fetchone()[0]
+    return uuid.UUID(value) if value else None
+
+
+@contextmanager
+def tenant_context(org_id: uuid.UUID | str | None, *, using: str = "default") -> Iterator[None]:
+    """Run the block in a transaction scoped to ``org_id``; the previous scope returns afterwards."""
+    with transaction.atomic(using=using):
+        previous = current_org_id(using=using)
+        activate_org(org_id, using=using)
+        yield
+        activate_org(previous, using=using)
+
+
+@contextmanager
+def cross_tenant(*, using: str = "default") -> Iterator[None]:
+    """The named cross-tenant path: the block sees and may write every org's rows.
+
+    Security decision: instead of disabling RLS (or a GUC "bypass" flag any query could set), the
+    transaction switches to ``DATABASE_CROSS_TENANT_ROLE`` with ``SET LOCAL ROLE``. Tenant tables carry
+    a second policy granting that role every row; the runtime role is a NOINHERIT member of it, so it
+    gets nothing from it until this function switches. The role switch is transaction-local: on normal
+    exit it is switched back; on an exception the enclosing transaction is rolled back (savepoint=False
+    marks it so), which undoes the switch too.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        previous_role = cursor.fetchone()[0]
+        cursor.execute(f"SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}")
+        yield
+        cursor.execute(f"SET LOCAL ROLE {quote(previous_role)}")
+
+
+class TenantScopedModel(models.Model):
+    """Base for every table that belongs to one org: a UUID key and ``org_id``, under RLS.
+
+    A subclass's migration must apply :class:`EnableRowLevelSecurity` after creating the table; the
+    self-check (``tenants.checks``) fails for any subclass whose table lacks it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+def tenant_policy_sql(table: str, *, quote=lambda name: f'"{name}"') -> list[str]:
+    """The statements that put ``table`` under forced, fail-closed RLS on ``org_id``."""
+    predicate = f"org_id = NULLIF(current_setting('{ORG_SETTING}', true), '')::uuid"
+    cross_role = quote(settings.DATABASE_CROSS_TENANT_ROLE)
+    return [
+        f"ALTER TABLE {quote(table)} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {quote(table)} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {TENANT_POLICY} ON {quote(table)}",
+        f"CREATE POLICY {TENANT_POLICY} ON {quote(table)} USING ({predicate}) WITH CHECK ({predicate})",
+        f"DROP POLICY IF EXISTS {CROSS_TENANT_POLICY} ON {quote(table)}",
+        f"CREATE POLICY {CROSS_TENANT_POLICY} ON {quote(table)} TO {cross_role} USING (true) WITH CHECK (true)",
+    ]
+
+
+class EnableRowLevelSecurity(Operation):
+    """Migration operation: enable + force RLS on a model's table with the tenant policies.
+
+    Usage in a downstream app's migration, right after ``CreateModel``::
+
+        EnableRowLevelSecurity("Widget")
+    """
+
+    reversible = True
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+
+    def state_forwards(self, app_label, state) -> None:
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        from tenants.roles import ensure_roles
+
+        table = to_state.apps.get_model(app_label, self.model_name)._meta.db_table
+        ensure_roles(schema_editor.connection)
+        for statement in tenant_policy_sql(table, quote=schema_editor.quote_name):
+            schema_editor.execute(statement)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        table = schema_editor.quote_name(from_state.apps.get_model(app_label, self.model_name)._meta.db_table)
+        for statement in (
+            f"DROP POLICY IF EXISTS {CROSS_TENANT_POLICY} ON {table}",
+            f"DROP POLICY IF EXISTS {TENANT_POLICY} ON {table}",
+            f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+            f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+        ):
+            schema_editor.execute(statement)
+
+    def describe(self) -> str:
+        return f"Enable forced row-level security on {self.model_name}"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"rls_{self.model_name.lower()}"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.model_name], {})

@@ -1,0 +1,109 @@
+"""Database roles: provisioning the runtime and cross-tenant roles, and the owner connection.
+
+Run by ``migrate`` (see ``tenants/management/commands/migrate.py``) as the database owner or a
+superuser; every statement is idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_owner_depth: dict[str, int] = {}
+
+
+def _role(name: str) -> str:
+    if not _ROLE_NAME.match(name):
+        raise ImproperlyConfigured(f"Database role name {name!r} must match {_ROLE_NAME.pattern}")
+    return name
+
+
+def ensure_roles(connection) -> None:
+    """Create the runtime and cross-tenant roles if missing and wire their memberships.
+
+    * runtime role: NOLOGIN NOINHERIT (give it LOGIN and a password yourself for the
+      separate-credentials setup), no superuser, no BYPASSRLS;
+    * cross-tenant role: NOLOGIN; the runtime role is a member **without inherit**, so it can
+      ``SET ROLE`` to it (the named cross-tenant path) but never gets its policy implicitly;
+    * a non-superuser owner becomes a member of both, so ``assume_role`` and the cross-tenant path
+      work on the owner's connection too.
+    """
+    app, cross = _role(settings.DATABASE_APP_ROLE), _role(settings.DATABASE_CROSS_TENANT_ROLE)
+    body = f"""
+    DO $provision$
+    BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{app}') THEN
+        CREATE ROLE "{app}" NOLOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+      END IF;
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{cross}') THEN
+        CREATE ROLE "{cross}" NOLOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+      END IF;
+      IF NOT pg_has_role('{app}', '{cross}', 'MEMBER') THEN
+        IF current_setting('server_version_num')::int >= 160000 THEN
+          EXECUTE 'GRANT "{cross}" TO "{app}" WITH INHERIT FALSE';
+        ELSE
+          EXECUTE 'GRANT "{cross}" TO "{app}"';
+        END IF;
+      END IF;
+      IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        IF NOT pg_has_role(current_user, '{app}', 'MEMBER') THEN
+          EXECUTE format('GRANT "{app}" TO %I', current_user);
+        END IF;
+        IF NOT pg_has_role(current_user, '{cross}', 'MEMBER') THEN
+          EXECUTE format('GRANT "{cross}" TO %I', current_user);
+        END IF;
+      END IF;
+    END
+    $provision$;
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(body)
+
+
+def grant_runtime_privileges(connection) -> None:
+    """Give both roles DML (never DDL, TRUNCATE or ownership) on every table of the schema."""
+    app, cross = _role(settings.DATABASE_APP_ROLE), _role(settings.DATABASE_CROSS_TENANT_ROLE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        schema = connection.ops.quote_name(cursor.fetchone()[0])
+        cursor.execute(f'GRANT USAGE ON SCHEMA {schema} TO "{app}", "{cross}"')
+        cursor.execute(
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO "{app}", "{cross}"'
+        )
+        cursor.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO "{app}", "{cross}"')
+
+
+@contextmanager
+def owner_connection(alias: str = "default") -> Iterator[None]:
+    """Within the block, ``alias`` connects as the owner (no ``assume_role``); afterwards as before.
+
+    Used by ``migrate`` and the test database setup. Only the credential keys are swapped, so a
+    database NAME changed inside the block (the test database) is kept.
+    """
+    connection = connections[alias]
+    overrides = settings.DATABASE_OWNER_OVERRIDES if alias == "default" else {}
+    saved = {key: connection.settings_dict.get(key) for key in overrides}
+    connection.close()
+    connection.settings_dict.update({key: _copy(value) for key, value in overrides.items()})
+    _owner_depth[alias] = _owner_depth.get(alias, 0) + 1
+    try:
+        yield
+    finally:
+        _owner_depth[alias] -= 1
+        connection.close()
+        connection.settings_dict.update(saved)
+
+
+def is_owner_connection(alias: str = "default") -> bool:
+    """True inside :func:`owner_connection` for ``alias``."""
+    return _owner_depth.get(alias, 0) > 0
+
+
+def _copy(value):
+    return dict(value) if isinstance(value, dict) else value
