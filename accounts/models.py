@@ -79,7 +79,9 @@ class Session(models.Model):
     active_org = models.ForeignKey(
         "tenants.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    profile = models.ForeignKey("tenants.Profile", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(
+        "tenants.Profile", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

@@ -119,6 +119,9 @@ PASSWORD_HASHERS = [
     "accounts.hashers.Argon2idPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if TESTING:
+    # Hashing is not what most tests are about; tests of hashing itself use the Argon2id hasher.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "accounts.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
@@ -166,9 +169,21 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Scoped throttles (accounts.throttles): per client IP, and "<scope>_email" per submitted address.
+# Override any with AUTH_THROTTLE_RATES="login=5/min,refresh=1000/min".
+THROTTLE_RATES = {
+    "login": "30/min",
+    "login_email": "10/min",
+    "register": "20/hour",
+    "register_email": "5/hour",
+    "refresh": "300/min",
+}
+THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -189,6 +204,8 @@ SPECTACULAR_SETTINGS = {
 JWT_ACCESS_MINUTES = env_int("JWT_ACCESS_MINUTES", 15)
 JWT_REFRESH_DAYS = env_int("JWT_REFRESH_DAYS", 14)
 JWT_REFRESH_REUSE_GRACE_SECONDS = env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", 10)
+# Absolute bound on a sign-in: rotation never extends a session past this.
+AUTH_SESSION_MAX_DAYS = env_int("AUTH_SESSION_MAX_DAYS", max(30, JWT_REFRESH_DAYS))
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
@@ -204,7 +221,9 @@ AUTH_REFRESH_COOKIE = env_bool("AUTH_REFRESH_COOKIE", False)
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "authsvc <no-reply@localhost>")

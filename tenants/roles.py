@@ -61,7 +61,7 @@ def ensure_roles(connection) -> None:
       END IF;
     END
     $provision$;
-    """
+    """  # noqa: S608 (role names are validated by _role)
     with connection.cursor() as cursor:
         cursor.execute(body)
 

@@ -1,0 +1,40 @@
+"""DRF authentication: a thin wrapper over ``accounts.tokens`` and ``accounts.selectors``."""
+
+from __future__ import annotations
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from accounts import tokens
+from accounts.selectors import principal_for_access
+
+
+class SessionRevoked(tokens.InvalidToken):
+    default_detail = "The session of this token has ended."
+
+
+class BearerAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <access>``: verify the JWT, then check its session in one query.
+
+    A token whose session was revoked, whose user was deactivated or whose membership ended is refused
+    on its next request, not at expiry. The tenant context for the request's transaction is set here.
+    """
+
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword:
+            return None
+        if len(header) != 2:
+            raise tokens.InvalidToken("Malformed Authorization header.")
+        try:
+            raw = header[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise tokens.InvalidToken() from exc
+        principal = principal_for_access(tokens.decode_access(raw))
+        if principal is None:
+            raise SessionRevoked()
+        return principal.user, principal
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'

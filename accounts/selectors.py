@@ -1,0 +1,92 @@
+"""Reads: the authenticated principal (one round trip per request) and a user's sessions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Session, User
+from accounts.tokens import Claims
+from tenants.db import ORG_SETTING
+from tenants.models import Organization, Profile
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: set as ``request.auth`` by ``accounts.authentication``."""
+
+    user: User
+    session_id: uuid.UUID
+    profile: Profile | None
+    org: Organization | None
+
+
+def _columns(model, alias: str) -> tuple[list[str], str]:
+    names = [field.attname for field in model._meta.concrete_fields]
+    return names, ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+_USER_FIELDS, _USER_SQL = _columns(User, "u")
+_PROFILE_FIELDS, _PROFILE_SQL = _columns(Profile, "p")
+_ORG_FIELDS, _ORG_SQL = _columns(Organization, "o")
+
+# The tenant context and the liveness check travel in one round trip: set_config first (so the
+# profile join below is evaluated under the claimed org's RLS scope), then the single SELECT.
+_PRINCIPAL_SQL = f"""
+SELECT set_config(%(setting)s, %(org)s, true);
+SELECT {_USER_SQL}, {_PROFILE_SQL}, {_ORG_SQL}
+FROM accounts_session s
+JOIN accounts_user u ON u.id = s.user_id
+LEFT JOIN tenants_profile p ON p.id = s.profile_id
+LEFT JOIN tenants_organization o ON o.id = s.active_org_id
+WHERE s.id = %(sid)s AND s.user_id = %(user_id)s
+  AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active
+  AND s.active_org_id IS NOT DISTINCT FROM %(org_id)s
+  AND s.profile_id IS NOT DISTINCT FROM %(profile_id)s
+  AND (s.profile_id IS NULL OR (p.id IS NOT NULL AND p.is_active))
+"""  # noqa: S608 (column lists come from model metadata)
+
+
+def principal_for_access(claims: Claims) -> Principal | None:
+    """The live principal behind a verified access token, with ``app.current_org`` set; else ``None``.
+
+    One round trip: the session is alive, the user active and, for an org-scoped token, the profile
+    active in that org. Must run inside the request's transaction (the org setting is local to it).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PRINCIPAL_SQL,
+            {
+                "setting": ORG_SETTING,
+                "org": str(claims.org_id) if claims.org_id else "",
+                "sid": claims.session_id,
+                "user_id": claims.user_id,
+                "org_id": claims.org_id,
+                "profile_id": claims.profile_id,
+            },
+        )
+        cursor.nextset()
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user_end = len(_USER_FIELDS)
+    profile_end = user_end + len(_PROFILE_FIELDS)
+    user = User.from_db("default", _USER_FIELDS, row[:user_end])
+    profile = org = None
+    if claims.profile_id is not None:
+        profile = Profile.from_db("default", _PROFILE_FIELDS, row[user_end:profile_end])
+        org = Organization.from_db("default", _ORG_FIELDS, row[profile_end:])
+        profile.org = org
+    return Principal(user=user, session_id=claims.session_id, profile=profile, org=org)
+
+
+def user_sessions(*, user_id: uuid.UUID) -> list[Session]:
+    """The user's live sessions, most recently used first."""
+    return list(
+        Session.objects.filter(
+            user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        ).order_by("-last_used_at", "-created_at")
+    )

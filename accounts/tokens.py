@@ -1,0 +1,144 @@
+"""The only module that issues or verifies JWTs (SimpleJWT underneath).
+
+A token pair is a pure function of its session row: the ids (``jti``), the issue time (``iat``,
+whole seconds) and the identity (user, profile, org, session) are stored on ``accounts.Session``, and
+HS256 signing is deterministic. That is what lets a racing duplicate refresh inside the grace window
+receive byte-for-byte the same successor pair (``accounts.services.session_refresh``).
+
+Claims: ``token_type``, ``exp``, ``iat``, ``jti``, ``user_id``, ``profile_id``, ``org_id``, ``sid``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.tokens import Token
+
+from core.errors import Unauthenticated
+
+IDENTITY_CLAIMS = ("user_id", "profile_id", "org_id", "sid")
+
+
+class InvalidToken(Unauthenticated):
+    default_code = "token_not_valid"
+    default_detail = "Token is invalid or expired."
+
+
+class _AccessToken(Token):
+    token_type = "access"
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+
+
+class _RefreshToken(Token):
+    # Deliberately not SimpleJWT's RefreshToken: revocation lives in our session rows, not its blacklist.
+    token_type = "refresh"
+    lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The verified identity a token carries."""
+
+    user_id: uuid.UUID
+    profile_id: uuid.UUID | None
+    org_id: uuid.UUID | None
+    session_id: uuid.UUID
+    jti: uuid.UUID
+
+
+def access_lifetime_seconds() -> int:
+    return settings.JWT_ACCESS_MINUTES * 60
+
+
+def refresh_lifetime_seconds() -> int:
+    return settings.JWT_REFRESH_DAYS * 86400
+
+
+def _optional_str(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _encode(
+    token_type: str, *, jti: uuid.UUID, issued_at: int, expires_at: int, identity: dict[str, str | None]
+) -> str:
+    # Key order is fixed, so the same inputs always produce the same bytes.
+    payload: dict[str, Any] = {
+        "token_type": token_type,
+        "exp": expires_at,
+        "iat": issued_at,
+        "jti": jti.hex,
+        **identity,
+    }
+    return token_backend.encode(payload)
+
+
+def pair_for_session(session) -> TokenPair:
+    """The token pair a session's current state stands for (deterministic; see module docstring)."""
+    identity = {
+        "user_id": str(session.user_id),
+        "profile_id": _optional_str(session.profile_id),
+        "org_id": _optional_str(session.active_org_id),
+        "sid": str(session.id),
+    }
+    issued_at = int(session.issued_at)
+    refresh_expires = min(issued_at + refresh_lifetime_seconds(), int(session.expires_at.timestamp()))
+    return TokenPair(
+        access=_encode(
+            "access",
+            jti=session.access_jti,
+            issued_at=issued_at,
+            expires_at=issued_at + access_lifetime_seconds(),
+            identity=identity,
+        ),
+        refresh=_encode(
+            "refresh",
+            jti=session.refresh_jti,
+            issued_at=issued_at,
+            expires_at=refresh_expires,
+            identity=identity,
+        ),
+        expires_in=access_lifetime_seconds(),
+    )
+
+
+def _decode(token_class: type[Token], raw: str) -> Claims:
+    if not isinstance(raw, str) or not raw or len(raw) > 4096:
+        raise InvalidToken()
+    try:
+        payload = token_class(raw).payload  # signature, algorithm, exp, jti and token_type checks
+    except TokenError as exc:
+        raise InvalidToken() from exc
+    try:
+        if any(claim not in payload for claim in IDENTITY_CLAIMS):
+            raise ValueError("missing identity claim")
+        return Claims(
+            user_id=uuid.UUID(payload["user_id"]),
+            profile_id=uuid.UUID(payload["profile_id"]) if payload["profile_id"] else None,
+            org_id=uuid.UUID(payload["org_id"]) if payload["org_id"] else None,
+            session_id=uuid.UUID(payload["sid"]),
+            jti=uuid.UUID(str(payload["jti"])),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InvalidToken() from exc
+
+
+def decode_access(raw: str) -> Claims:
+    """Verify an access token (a refresh token is refused here)."""
+    return _decode(_AccessToken, raw)
+
+
+def decode_refresh(raw: str) -> Claims:
+    """Verify a refresh token (an access token is refused here)."""
+    return _decode(_RefreshToken, raw)
