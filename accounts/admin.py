@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts import services
 from accounts.models import Session, User
 
 
@@ -19,6 +20,15 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["revoke_all_sessions"]
+
+    @admin.action(description="Revoke all sessions (sign out everywhere)")
+    def revoke_all_sessions(self, request, queryset):
+        count = sum(
+            services.sessions_revoke_for_user(user_id=user_id, reason="admin")
+            for user_id in queryset.values_list("id", flat=True)
+        )
+        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
 
 @admin.register(Session)
@@ -28,6 +38,14 @@ class SessionAdmin(admin.ModelAdmin):
     search_fields = ("user__email",)
     list_select_related = ("user", "active_org")
     readonly_fields = [field.name for field in Session._meta.fields]
+    actions = ["revoke_sessions"]
+
+    @admin.action(description="Revoke selected sessions")
+    def revoke_sessions(self, request, queryset):
+        count = services.sessions_revoke(
+            session_ids=list(queryset.values_list("id", flat=True)), reason="admin"
+        )
+        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -26,7 +26,7 @@ from accounts.models import Session, User, normalize_email
 from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from core.http import RequestMeta
 from tenants.db import ORG_SETTING
-from tenants.models import Organization, Profile
+from tenants.models import Profile
 from tenants.selectors import organization_lookup, user_memberships
 from tenants.services import organization_create
 
@@ -301,12 +301,14 @@ def sessions_revoke_for_user(*, user_id: uuid.UUID, reason: str, keep: uuid.UUID
 
 
 @transaction.atomic
+def sessions_revoke(*, session_ids: list[uuid.UUID], reason: str) -> int:
+    """Revoke the given sessions, whoever they belong to (the admin's action)."""
+    return _revoke(Session.objects.filter(id__in=session_ids), reason=reason)
+
+
+@transaction.atomic
 def switch_org(*, user: User, session_id: uuid.UUID, org_id: uuid.UUID, meta: RequestMeta) -> SignIn:
     """A new session scoped to ``org_id``; the caller's session is revoked (its pair dies at once)."""
     result = sign_in(user=user, meta=meta, org_reference=str(org_id))
     session_revoke(user_id=user.id, session_id=session_id, reason="switch_org")
     return result
-
-
-def organization_for(profile: Profile | None) -> Organization | None:
-    return profile.org if profile is not None else None

@@ -1,0 +1,188 @@
+"""``tenants.db.cross_tenant`` is the one way across orgs, and it leaves nothing elevated behind."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+
+from accounts.models import User
+from tenants.db import cross_tenant, current_org_id, tenant_context
+from tenants.models import Profile, Role
+from tenants.selectors import user_memberships
+from tests.factories import add_member, make_user
+
+
+def current_user() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser(email="root@example.com", password="correct horse battery staple")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.mark.django_db
+def test_user_memberships_lists_every_org_with_no_org_active(user, org, other_org):
+    add_member(org=other_org, user=user, role=Role.ADMIN)
+    assert current_org_id() is None
+
+    memberships = user_memberships(user_id=user.id)
+
+    assert [(p.org.name, p.role) for p in memberships] == [("Acme", Role.OWNER), ("Globex", Role.ADMIN)]
+    assert all(p.user_id == user.id for p in memberships)
+    assert current_user() == settings.DATABASE_APP_ROLE
+    assert Profile.objects.count() == 0  # nothing across orgs is visible after the block
+
+
+@pytest.mark.django_db
+def test_user_memberships_skips_inactive_memberships(user, org, other_org):
+    profile = add_member(org=other_org, user=user)
+    with tenant_context(other_org.id):
+        Profile.objects.filter(pk=profile.pk).update(is_active=False)
+    assert [p.org_id for p in user_memberships(user_id=user.id)] == [org.id]
+
+
+@pytest.mark.django_db
+def test_user_memberships_inside_a_tenant_context_restores_the_context(user, org, other_org):
+    add_member(org=other_org, user=user)
+    with tenant_context(org.id):
+        assert len(user_memberships(user_id=user.id)) == 2
+        assert current_user() == settings.DATABASE_APP_ROLE
+        assert current_org_id() == org.id
+        assert set(Profile.objects.values_list("org_id", flat=True)) == {org.id}
+
+
+@pytest.mark.django_db
+def test_cross_tenant_sees_every_orgs_rows_and_nothing_outside(org, other_org):
+    add_member(org=other_org, user=make_user(email="otto@globex.test"))
+    with cross_tenant():
+        assert current_user() == settings.DATABASE_CROSS_TENANT_ROLE
+        inside = Profile.objects.count()
+        org_ids = set(Profile.objects.values_list("org_id", flat=True))
+    assert inside == 3
+    assert org_ids == {org.id, other_org.id}
+    assert current_user() == settings.DATABASE_APP_ROLE
+    assert Profile.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_cross_tenant_may_write_to_any_org(org, other_org):
+    newcomer = make_user(email="newcomer@example.com")
+    with cross_tenant():
+        Profile.objects.create(org=other_org, user=newcomer)
+    with tenant_context(other_org.id):
+        assert Profile.objects.filter(user=newcomer).exists()
+
+
+@pytest.mark.django_db
+def test_exception_inside_cross_tenant_leaves_no_elevated_role(org, other_org):
+    with transaction.atomic():
+        try:
+            with cross_tenant():
+                assert current_user() == settings.DATABASE_CROSS_TENANT_ROLE
+                raise ValueError("boom")
+        except ValueError:
+            pass
+        # The enclosing block is marked for rollback: nothing more runs in it with the elevated role.
+        assert transaction.get_rollback()
+        with pytest.raises(TransactionManagementError):
+            Profile.objects.count()
+
+    with transaction.atomic():
+        assert current_user() == settings.DATABASE_APP_ROLE
+        assert Profile.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_exception_inside_cross_tenant_rolls_back_its_writes(org, other_org):
+    newcomer = make_user(email="newcomer@example.com")
+    with pytest.raises(ValueError), transaction.atomic():
+        with cross_tenant():
+            Profile.objects.create(org=other_org, user=newcomer)
+            raise ValueError("boom")
+    assert current_user() == settings.DATABASE_APP_ROLE
+    with cross_tenant():
+        assert not Profile.objects.filter(user=newcomer).exists()
+
+
+@pytest.mark.django_db
+def test_active_org_cannot_read_another_org_by_filtering(org, other_org):
+    with tenant_context(org.id):
+        assert list(Profile.objects.filter(org=other_org)) == []
+        assert list(Profile.objects.filter(org_id=other_org.id).values_list("id", flat=True)) == []
+        assert not Profile.objects.filter(user__email="hank@globex.test").exists()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM tenants_profile WHERE org_id = %s", [other_org.id])
+            assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db
+def test_admin_profile_list_shows_members_of_every_org(admin_client, org, other_org):
+    response = admin_client.get("/admin/tenants/profile/")
+    assert response.status_code == 200
+    assert b"ada@example.com" in response.content
+    assert b"hank@globex.test" in response.content
+    assert current_user() == settings.DATABASE_APP_ROLE  # the request left no elevated role behind
+
+
+@pytest.mark.django_db
+def test_admin_organization_page_shows_its_member_inline(admin_client, org, other_org):
+    response = admin_client.get(f"/admin/tenants/organization/{other_org.id}/change/")
+    assert response.status_code == 200
+    assert b"Globex" in response.content
+    assert b"hank@globex.test" in response.content
+    assert b"ada@example.com" not in response.content
+    inline = response.context["inline_admin_formsets"][0].formset
+    assert [form.instance.user.email for form in inline.forms] == ["hank@globex.test"]
+
+
+@pytest.mark.django_db
+def test_admin_user_list_is_available(admin_client, user):
+    response = admin_client.get("/admin/accounts/user/")
+    assert response.status_code == 200
+    assert b"ada@example.com" in response.content
+
+
+@pytest.mark.django_db
+def test_admin_saves_a_change_to_another_orgs_profile(admin_client, org, other_org):
+    with cross_tenant():
+        profile = Profile.objects.select_related("user").get(org=other_org)
+    url = f"/admin/tenants/profile/{profile.pk}/change/"
+    form = admin_client.get(url).context["adminform"].form
+    assert {"user", "org", "role", "is_active"} <= set(form.fields)
+
+    response = admin_client.post(
+        url,
+        {
+            "user": profile.user_id,
+            "org": other_org.id,
+            "role": Role.MEMBER,
+            "is_active": "on",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response["Location"] == "/admin/tenants/profile/"
+    with cross_tenant():
+        saved = Profile.objects.get(pk=profile.pk)
+    assert (saved.role, saved.org_id, saved.is_active) == (Role.MEMBER, other_org.id, True)
+    assert current_user() == settings.DATABASE_APP_ROLE
+
+
+def test_admin_site_is_the_cross_tenant_site():
+    from django.contrib import admin
+
+    from config.admin import AuthServiceAdminSite
+
+    assert isinstance(admin.site, AuthServiceAdminSite)
