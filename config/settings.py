@@ -70,6 +70,11 @@ INSTALLED_APPS = [
     "corsheaders",
 ]
 
+# Benchmarks only (bench/): baseline endpoints and SimpleJWT's blacklist app for its stock rotation.
+BENCH = env_bool("AUTHSVC_BENCH", False)
+if BENCH:
+    INSTALLED_APPS += ["rest_framework_simplejwt.token_blacklist"]
+
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",

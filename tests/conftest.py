@@ -35,3 +35,20 @@ def org(db, user):
 @pytest.fixture
 def other_org(db):
     return make_org(name="Globex", owner=make_user(email="hank@globex.test"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_buckets():
+    """Throttle counters live in the cache: every test starts with empty buckets."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
