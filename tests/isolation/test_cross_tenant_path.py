@@ -11,7 +11,7 @@ from accounts.models import User
 from tenants.db import cross_tenant, current_org_id, tenant_context
 from tenants.models import Profile, Role
 from tenants.selectors import user_memberships
-from tests.factories import add_member, make_user
+from tests.factories import add_member, make_org, make_user
 
 
 def current_user() -> str:
@@ -186,3 +186,21 @@ def test_admin_site_is_the_cross_tenant_site():
     from config.admin import AuthServiceAdminSite
 
     assert isinstance(admin.site, AuthServiceAdminSite)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exception_in_top_level_cross_tenant_leaves_the_reused_connection_unelevated():
+    acme = make_org(name="Acme", owner=make_user(email="ada@example.com"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    assert not connection.in_atomic_block
+
+    with pytest.raises(ValueError), cross_tenant():
+        assert Profile.objects.filter(org=acme).count() == 1
+        raise ValueError("boom")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), current_user")
+        assert cursor.fetchone() == (pid, settings.DATABASE_APP_ROLE)
+    assert Profile.objects.count() == 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.core.checks import Error
-from django.db import connection, transaction
+from django.db import ProgrammingError, connection, transaction
 
 from tenants.checks import check_row_level_security, rls_problems, tenant_tables
 from tenants.roles import owner_connection
@@ -155,3 +155,20 @@ def test_runtime_role_is_a_member_of_the_cross_tenant_role():
     assert fetchone(
         "SELECT pg_has_role(current_user, %s, 'MEMBER')", [settings.DATABASE_CROSS_TENANT_ROLE]
     ) == (True,)
+
+
+@pytest.mark.django_db
+def test_runtime_role_has_dml_but_not_truncate_on_tenant_tables():
+    """TRUNCATE ignores row-level security: the runtime role must not have it."""
+    privileges = tenant_table_rows(
+        "has_table_privilege(current_user, c.oid, 'SELECT, INSERT, UPDATE, DELETE'),"
+        " has_table_privilege(current_user, c.oid, 'TRUNCATE')"
+    )
+    assert all(row == (True, False) for row in privileges.values()), privileges
+
+
+@pytest.mark.django_db
+def test_runtime_role_cannot_switch_rls_off():
+    with pytest.raises(ProgrammingError, match="must be owner"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE tenants_profile NO FORCE ROW LEVEL SECURITY")
