@@ -82,9 +82,9 @@ def cross_tenant(*, using: str = "default") -> Iterator[None]:
     connection = connections[using]
     quote = connection.ops.quote_name
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        cursor.execute("SELECT current_user")
+        # One round trip: remember the role to return to, then switch.
+        cursor.execute(f"SELECT current_user; SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}")
         previous_role = cursor.fetchone()[0]
-        cursor.execute(f"SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}")
         yield
         cursor.execute(f"SET LOCAL ROLE {quote(previous_role)}")
 

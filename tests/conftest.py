@@ -6,7 +6,11 @@ does in production; tests then connect as ``DATABASE_APP_ROLE``, bound by the po
 
 from __future__ import annotations
 
+import os
+from collections.abc import Generator
+
 import pytest
+from django.db import connections
 from django.test.utils import setup_databases, teardown_databases
 
 from tenants.roles import owner_connection
@@ -15,11 +19,30 @@ from tests.factories import make_org, make_user
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
+    # One test database per pytest process, so parallel runs on one server don't drop each other's.
+    default = connections["default"].settings_dict
+    default.setdefault("TEST", {})["NAME"] = f"test_{default['NAME']}_{os.getpid()}"
     with django_db_blocker.unblock(), owner_connection("default"):
         config = setup_databases(verbosity=0, interactive=False, keepdb=False)
     yield
     with django_db_blocker.unblock(), owner_connection("default"):
         teardown_databases(config, verbosity=0)
+
+
+def _is_transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    return transactional or "transactional_db" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    """Transactional tests are emptied with ``flush`` (TRUNCATE): as the owner, since the runtime role
+    rightly has DML only (TRUNCATE ignores row-level security)."""
+    if not _is_transactional(item):
+        return (yield)
+    with owner_connection("default"):
+        return (yield)
 
 
 @pytest.fixture

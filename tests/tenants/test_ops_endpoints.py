@@ -15,12 +15,6 @@ def test_healthz_reports_ok(client):
     assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="BUG: ATOMIC_REQUESTS wraps healthz in transaction.atomic, which opens a database connection "
-    "before the view runs (config/views.py healthz lacks @transaction.non_atomic_requests)",
-)
 def test_healthz_needs_no_database(client):
     # No django_db mark: pytest-django raises RuntimeError on any database access.
     response = client.get("/healthz")
@@ -54,12 +48,6 @@ def test_readyz_is_unavailable_when_the_self_check_cannot_reach_the_database(cli
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with the database down, ATOMIC_REQUESTS' transaction.atomic raises OperationalError before "
-    "readyz runs, so the response is a 500, not the view's 503 (config/views.py readyz is not "
-    "@transaction.non_atomic_requests)",
-)
 @pytest.mark.django_db(transaction=True)
 def test_readyz_is_unavailable_when_the_database_is_down(client):
     client.raise_request_exception = False
