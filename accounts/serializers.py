@@ -154,8 +154,17 @@ class LogoutInputSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096, required=False)
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as a string: DRF's UUIDField would also take an integer (uuid.UUID(int=...))."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class SwitchOrgInputSerializer(serializers.Serializer):
-    org_id = serializers.UUIDField()
+    org_id = StrictUUIDField()
 
 
 class MeUpdateInputSerializer(serializers.Serializer):

@@ -18,6 +18,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -256,25 +258,39 @@ def session_refresh(*, raw_refresh: Any) -> tokens.TokenPair:
             row = cursor.fetchone()
         if row is not None:
             return tokens.pair_for_session(Session(**dict(zip(_ROTATED_FIELDS, row, strict=True))))
+        grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
         session = (
             Session.objects.select_for_update()
-            .filter(id=claims.session_id, user_id=claims.user_id, revoked_at__isnull=True, expires_at__gt=now)
+            .filter(
+                id=claims.session_id, user_id=claims.user_id, revoked_at__isnull=True, expires_at__gt=Now()
+            )
+            # The database's clock, the one that wrote rotated_at, decides the grace window.
+            .annotate(
+                in_grace=ExpressionWrapper(Q(rotated_at__gte=Now() - grace), output_field=BooleanField())
+            )
             .first()
         )
         if session is None:
             raise tokens.InvalidToken()
-        grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
-        if (
-            session.previous_refresh_jti == claims.jti
-            and session.rotated_at is not None
-            and now - session.rotated_at <= grace
-        ):
+        racing_duplicate = session.previous_refresh_jti == claims.jti and bool(session.in_grace)
+        if racing_duplicate and _session_holder_allowed(session):
             return tokens.pair_for_session(session)
-        reason = "refresh_reuse" if session.refresh_jti != claims.jti else "access_lost"
+        if racing_duplicate or session.refresh_jti == claims.jti:
+            reason = "access_lost"  # the user was deactivated or the membership ended
+        else:
+            reason = "refresh_reuse"
         _revoke(Session.objects.filter(id=session.id), reason=reason)
     if reason == "refresh_reuse":
         logger.warning("refresh token reuse: session %s of user %s revoked", session.id, session.user_id)
     raise tokens.InvalidToken()
+
+
+def _session_holder_allowed(session: Session) -> bool:
+    """The session's user is active and its membership (if any) too; the org context is already set."""
+    holder = Session.objects.filter(id=session.id, user__is_active=True)
+    if session.profile_id is not None:
+        holder = holder.filter(profile__is_active=True)
+    return holder.exists()
 
 
 # --- Revocation ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from http import HTTPStatus
 
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,7 +36,6 @@ from accounts.serializers import (
 from accounts.throttles import EmailRateThrottle, IPRateThrottle
 from core.errors import NotFound
 from core.http import RequestMeta
-from core.parsers import BoundedFormParser
 from tenants.permissions import HasActiveOrg
 from tenants.selectors import organization_members, user_memberships
 
@@ -110,7 +110,7 @@ class OAuthTokenView(PublicView):
     """OAuth2 resource-owner password grant, for Swagger UI's Authorize button."""
 
     throttle_scope = "login"
-    parser_classes = [BoundedFormParser]
+    parser_classes = [FormParser]
 
     @extend_schema(
         summary="OAuth2 password grant (form-encoded)",
@@ -124,12 +124,15 @@ class OAuthTokenView(PublicView):
         auth=[],
     )
     def post(self, request):
+        grant_type = request.data.get("grant_type")
+        if not grant_type:
+            return _oauth_error("invalid_request", "grant_type, username and password are required.")
+        if grant_type != "password":
+            return _oauth_error("unsupported_grant_type", "Only the password grant is supported.")
         serializer = OAuthPasswordInputSerializer(data=request.data)
         if not serializer.is_valid():
             return _oauth_error("invalid_request", "grant_type, username and password are required.")
         data = serializer.validated_data
-        if data["grant_type"] != "password":
-            return _oauth_error("unsupported_grant_type", "Only the password grant is supported.")
         try:
             user = services.user_authenticate(email=data["username"], password=data["password"])
         except services.InvalidCredentials:

@@ -159,7 +159,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- HTTP -----------------------------------------------------------------------------------------
-# Bodies above this are refused (413) before parsing: see core.parsers.
+# Bodies above this are refused with 413 (core.exception_handler).
 AUTH_MAX_REQUEST_BYTES = env_int("AUTH_MAX_REQUEST_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AUTH_MAX_REQUEST_BYTES
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
@@ -189,7 +189,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
-    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handler.exception_handler",

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import RequestTooLarge
+
+BEARER_CHALLENGE = 'Bearer realm="api"'
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # Django's body cap, hit while DRF parses
+        exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
-    if response is None or isinstance(exc, ValidationError):
-        return response
-    if isinstance(exc, APIException) and isinstance(exc.detail, str):
-        response.data = {"detail": str(exc.detail), "code": exc.detail.code or exc.default_code}
-    elif isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
-        response.data["code"] = getattr(exc, "default_code", "error")
+    if response is None:
+        return None
+    if not isinstance(exc, ValidationError):
+        if isinstance(exc, APIException) and isinstance(exc.detail, str):
+            response.data = {"detail": str(exc.detail), "code": exc.detail.code or exc.default_code}
+        elif isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
+            response.data["code"] = getattr(exc, "default_code", "error")
+    if response.status_code == 401 and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = BEARER_CHALLENGE  # RFC 9110 §15.5.2: every 401 carries a challenge
     return response

@@ -10,14 +10,19 @@ from django.conf import settings
 
 def client_ip(request) -> str:
     """The client's IP: ``REMOTE_ADDR``, or with ``NUM_PROXIES=n`` the n-th address from the right of
-    ``X-Forwarded-For`` (the one our own proxy appended), so a client-supplied XFF changes nothing."""
+    ``X-Forwarded-For`` (the one our own proxy appended), so a client-supplied XFF changes nothing.
+    A garbled forwarded address falls back to ``REMOTE_ADDR``."""
     remote_addr = request.META.get("REMOTE_ADDR", "") or ""
     proxies = settings.NUM_PROXIES
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies > 0 and forwarded:
         addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
         if addresses:
-            return addresses[-min(proxies, len(addresses))]
+            candidate = addresses[-min(proxies, len(addresses))]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
     return remote_addr
 
 
@@ -31,6 +36,6 @@ class RequestMeta:
         try:
             ip: str | None = str(ipaddress.ip_address(client_ip(request)))
         except ValueError:
-            ip = None  # a garbled forwarded header is not worth failing a sign-in over
+            ip = None  # no usable address is not worth failing a sign-in over
         user_agent = (request.META.get("HTTP_USER_AGENT") or "").replace("\x00", "")[:512]
         return cls(ip=ip, user_agent=user_agent)

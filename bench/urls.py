@@ -1,0 +1,13 @@
+"""Baseline endpoints (see ``bench.views``); ``config.urls`` mounts them only when ``settings.BENCH``."""
+
+from django.urls import path
+
+from bench import views
+
+urlpatterns = [
+    path("django/", views.django_view, name="bench-django"),
+    path("drf/", views.DRFView.as_view(), name="bench-drf"),
+    path("simplejwt/", views.SimpleJWTView.as_view(), name="bench-simplejwt"),
+    path("simplejwt/refresh/", views.StockRefreshView.as_view(), name="bench-simplejwt-refresh"),
+    path("simplejwt/mint/", views.MintView.as_view(), name="bench-simplejwt-mint"),
+]

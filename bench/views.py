@@ -1,0 +1,99 @@
+"""Baseline endpoints for ``bench/run.py``: mounted under ``/bench/`` only with ``AUTHSVC_BENCH=1``.
+
+Each one is the stock version of something ``/api/auth/`` does, so the benchmark can compare against
+it in the same run, on the same server, middleware and database:
+
+* ``django/``  a bare Django ``JsonResponse`` view (the ceiling of this stack);
+* ``drf/``     a bare DRF ``APIView`` (no authentication, no permission);
+* ``simplejwt/`` stock SimpleJWT ``JWTAuthentication`` + ``IsAuthenticated`` (fetches the user by id);
+* ``simplejwt/refresh/`` stock ``TokenRefreshView`` with rotation and blacklisting on;
+* ``simplejwt/mint/`` mints stock refresh tokens (``RefreshToken.for_user``) for that baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from accounts.models import normalize_email
+
+MAX_MINT = 1000
+
+# SimpleJWT reads these from its global ``api_settings``; the service itself never uses SimpleJWT's
+# rotation, so the benchmark turns them on around the stock serializer only.
+_STOCK_ROTATION = {"ROTATE_REFRESH_TOKENS": True, "BLACKLIST_AFTER_ROTATION": True}
+
+
+@contextmanager
+def _stock_rotation() -> Iterator[None]:
+    saved = {name: getattr(api_settings, name) for name in _STOCK_ROTATION}
+    for name, value in _STOCK_ROTATION.items():
+        setattr(api_settings, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(api_settings, name, value)
+
+
+def django_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
+
+
+class DRFView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+class SimpleJWTView(APIView):
+    authentication_classes = [JWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return Response({"id": str(request.user.id)})
+
+
+class StockRotationRefreshSerializer(TokenRefreshSerializer):
+    """SimpleJWT's own ``validate`` (blacklist check, user check, blacklist, new OutstandingToken)."""
+
+    def validate(self, attrs):
+        with _stock_rotation():
+            return super().validate(attrs)
+
+
+class StockRefreshView(TokenRefreshView):
+    serializer_class = StockRotationRefreshSerializer
+
+
+class MintView(APIView):
+    """POST ``{"email": ..., "count": n}`` → ``{"refresh": [n stock refresh tokens]}``."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        try:
+            count = int(request.data.get("count", 1))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"count": "an integer"}) from exc
+        if not 1 <= count <= MAX_MINT:
+            raise ValidationError({"count": f"1..{MAX_MINT}"})
+        email = normalize_email(str(request.data.get("email", "")))
+        user = get_object_or_404(get_user_model(), email=email)
+        return Response({"refresh": [str(RefreshToken.for_user(user)) for _ in range(count)]})
