@@ -186,14 +186,6 @@ def user_update(*, user: User, first_name: str | None = None, last_name: str | N
     return user
 
 
-@transaction.atomic
-def organization_start(*, user: User, name: str) -> Profile:
-    """A signed-in user creates an org and becomes its owner."""
-    org, profile = organization_create(name=name, owner=user)
-    profile.org = org
-    return profile
-
-
 # --- Refresh rotation (RFC 9700 §4.14.2) ------------------------------------------------------------
 
 _ROTATE_SQL = """

@@ -38,6 +38,7 @@ from core.errors import NotFound
 from core.http import RequestMeta
 from tenants.permissions import HasActiveOrg
 from tenants.selectors import organization_members, user_memberships
+from tenants.services import organization_create
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -273,7 +274,7 @@ class OrganizationListView(APIView):
     )
     def post(self, request):
         data = _validated(OrganizationCreateInputSerializer, request)
-        profile = services.organization_start(user=request.user, name=data["name"])
+        _, profile = organization_create(name=data["name"], owner=request.user)
         return Response(MembershipSerializer(profile).data, status=HTTPStatus.CREATED)
 
 
