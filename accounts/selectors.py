@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Session, User
 from accounts.tokens import Claims
+from core.sql import ModelColumns
 from tenants.db import ORG_SETTING
 from tenants.models import Organization, Profile
 
@@ -24,20 +25,15 @@ class Principal:
     org: Organization | None
 
 
-def _columns(model, alias: str) -> tuple[list[str], str]:
-    names = [field.attname for field in model._meta.concrete_fields]
-    return names, ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
-_USER_FIELDS, _USER_SQL = _columns(User, "u")
-_PROFILE_FIELDS, _PROFILE_SQL = _columns(Profile, "p")
-_ORG_FIELDS, _ORG_SQL = _columns(Organization, "o")
+_USER = ModelColumns(User, "u")
+_PROFILE = ModelColumns(Profile, "p")
+_ORG = ModelColumns(Organization, "o")
 
 # The tenant context and the liveness check travel in one round trip: set_config first (so the
 # profile join below is evaluated under the claimed org's RLS scope), then the single SELECT.
 _PRINCIPAL_SQL = f"""
 SELECT set_config(%(setting)s, %(org)s, true);
-SELECT {_USER_SQL}, {_PROFILE_SQL}, {_ORG_SQL}
+SELECT {_USER.sql}, {_PROFILE.sql}, {_ORG.sql}
 FROM accounts_session s
 JOIN accounts_user u ON u.id = s.user_id
 LEFT JOIN tenants_profile p ON p.id = s.profile_id
@@ -72,13 +68,11 @@ def principal_for_access(claims: Claims) -> Principal | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    user_end = len(_USER_FIELDS)
-    profile_end = user_end + len(_PROFILE_FIELDS)
-    user = User.from_db("default", _USER_FIELDS, row[:user_end])
+    user = _USER.instance(row)
     profile = org = None
     if claims.profile_id is not None:
-        profile = Profile.from_db("default", _PROFILE_FIELDS, row[user_end:profile_end])
-        org = Organization.from_db("default", _ORG_FIELDS, row[profile_end:])
+        profile = _PROFILE.instance(row, _USER.width)
+        org = _ORG.instance(row, _USER.width + _PROFILE.width)
         profile.org = org
     return Principal(user=user, session_id=claims.session_id, profile=profile, org=org)
 

@@ -1,5 +1,9 @@
 """Sign-in and the session (refresh family) lifecycle: start, rotate, revoke.
 
+Services are atomic without a savepoint of their own (``savepoint=False``): inside a request they
+join its transaction, and an error rolls the whole request back anyway, so a savepoint would only
+add two round trips to every sign-in.
+
 Every sign-in path (password, register, devlogin, and later magic links, Google, invitations) ends in
 :func:`sign_in`, which opens a session and returns the token pair. Refresh rotation lives in
 :func:`session_refresh`; revocation in :func:`session_revoke` / :func:`sessions_revoke_for_user`.
@@ -124,7 +128,7 @@ def session_start(*, user: User, profile: Profile | None, meta: RequestMeta) -> 
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def sign_in(
     *, user: User, meta: RequestMeta, org_reference: str | None = None, created: bool = False
 ) -> SignIn:
@@ -146,7 +150,7 @@ def sign_in(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def user_register(
     *,
     email: str,
@@ -174,7 +178,7 @@ def user_register(
     return sign_in(user=user, meta=meta, created=True)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def user_update(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
     changed = []
     for field, value in (("first_name", first_name), ("last_name", last_name)):
@@ -292,14 +296,14 @@ def _revoke(queryset, *, reason: str) -> int:
     return queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def session_revoke(*, user_id: uuid.UUID, session_id: uuid.UUID, reason: str) -> bool:
     """Revoke one live session of a user; ``False`` when it is not theirs or not alive."""
     live = Session.objects.filter(id=session_id, user_id=user_id, expires_at__gt=timezone.now())
     return _revoke(live, reason=reason) > 0
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def sessions_revoke_for_user(*, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> int:
     """Revoke every session of a user (but ``keep``): logout-all, password change/reset, deactivation."""
     sessions = Session.objects.filter(user_id=user_id)
@@ -308,13 +312,13 @@ def sessions_revoke_for_user(*, user_id: uuid.UUID, reason: str, keep: uuid.UUID
     return _revoke(sessions, reason=reason)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def sessions_revoke(*, session_ids: list[uuid.UUID], reason: str) -> int:
     """Revoke the given sessions, whoever they belong to (the admin's action)."""
     return _revoke(Session.objects.filter(id__in=session_ids), reason=reason)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def switch_org(*, user: User, session_id: uuid.UUID, org_id: uuid.UUID, meta: RequestMeta) -> SignIn:
     """A new session scoped to ``org_id``; the caller's session is revoked (its pair dies at once)."""
     result = sign_in(user=user, meta=meta, org_reference=str(org_id))

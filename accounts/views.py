@@ -31,6 +31,7 @@ from accounts.serializers import (
     SwitchOrgInputSerializer,
     TokenPairSerializer,
     me_body,
+    membership_body,
     sign_in_body,
 )
 from accounts.throttles import EmailRateThrottle, IPRateThrottle
@@ -265,7 +266,7 @@ class MeView(APIView):
 class OrganizationListView(APIView):
     @extend_schema(summary="The user's organizations", responses={200: MembershipSerializer(many=True)})
     def get(self, request):
-        return Response(MembershipSerializer(user_memberships(user_id=request.user.id), many=True).data)
+        return Response([membership_body(profile) for profile in user_memberships(user_id=request.user.id)])
 
     @extend_schema(
         summary="Create an organization (the caller becomes its owner)",
@@ -275,7 +276,7 @@ class OrganizationListView(APIView):
     def post(self, request):
         data = _validated(OrganizationCreateInputSerializer, request)
         _, profile = organization_create(name=data["name"], owner=request.user)
-        return Response(MembershipSerializer(profile).data, status=HTTPStatus.CREATED)
+        return Response(membership_body(profile), status=HTTPStatus.CREATED)
 
 
 class MemberListView(APIView):

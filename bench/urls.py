@@ -10,4 +10,5 @@ urlpatterns = [
     path("simplejwt/", views.SimpleJWTView.as_view(), name="bench-simplejwt"),
     path("simplejwt/refresh/", views.StockRefreshView.as_view(), name="bench-simplejwt-refresh"),
     path("simplejwt/mint/", views.MintView.as_view(), name="bench-simplejwt-mint"),
+    path("bearer/", views.BearerView.as_view(), name="bench-bearer"),
 ]

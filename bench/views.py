@@ -7,7 +7,9 @@ it in the same run, on the same server, middleware and database:
 * ``drf/``     a bare DRF ``APIView`` (no authentication, no permission);
 * ``simplejwt/`` stock SimpleJWT ``JWTAuthentication`` + ``IsAuthenticated`` (fetches the user by id);
 * ``simplejwt/refresh/`` stock ``TokenRefreshView`` with rotation and blacklisting on;
-* ``simplejwt/mint/`` mints stock refresh tokens (``RefreshToken.for_user``) for that baseline.
+* ``simplejwt/mint/`` mints stock refresh tokens (``RefreshToken.for_user``) for that baseline;
+* ``bearer/``  diagnostic, not a baseline: the service's own ``BearerAuthentication`` behind the same
+  view as ``simplejwt/``, so authentication (with the tenant context) compares with stock on its own.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from accounts.authentication import BearerAuthentication
 from accounts.models import normalize_email
 
 MAX_MINT = 1000
@@ -67,6 +70,10 @@ class SimpleJWTView(APIView):
 
     def get(self, request):
         return Response({"id": str(request.user.id)})
+
+
+class BearerView(SimpleJWTView):
+    authentication_classes = [BearerAuthentication]
 
 
 class StockRotationRefreshSerializer(TokenRefreshSerializer):

@@ -15,8 +15,9 @@ How isolation works (README, "Row-level security"):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, models, transaction
@@ -87,6 +88,28 @@ def cross_tenant(*, using: str = "default") -> Iterator[None]:
         previous_role = cursor.fetchone()[0]
         yield
         cursor.execute(f"SET LOCAL ROLE {quote(previous_role)}")
+
+
+def cross_tenant_rows(
+    sql: str, params: Sequence[Any] | dict[str, Any] = (), *, using: str = "default"
+) -> list:
+    """The named cross-tenant path for one read-only query, in a single round trip.
+
+    ``SAVEPOINT; SET LOCAL ROLE <cross-tenant>; <sql>; ROLLBACK TO SAVEPOINT`` travel as one message:
+    rolling back to the savepoint undoes the role switch (and anything the query could have written),
+    so the transaction continues as the role it had. Use :func:`cross_tenant` for anything else.
+    """
+    connection = connections[using]
+    role = connection.ops.quote_name(settings.DATABASE_CROSS_TENANT_ROLE)
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"SAVEPOINT cross_tenant_read; SET LOCAL ROLE {role}; {sql}; "
+            "ROLLBACK TO SAVEPOINT cross_tenant_read; RELEASE SAVEPOINT cross_tenant_read",
+            params,
+        )
+        cursor.nextset()  # past SAVEPOINT
+        cursor.nextset()  # past SET
+        return cursor.fetchall()
 
 
 class TenantScopedModel(models.Model):

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import uuid
 
-from tenants.db import cross_tenant
+from core.sql import ModelColumns
+from tenants.db import cross_tenant_rows
 from tenants.models import Organization, Profile
+
+_PROFILE = ModelColumns(Profile, "p")
+_ORG = ModelColumns(Organization, "o")
+_MEMBERSHIPS_SQL = f"""
+SELECT {_PROFILE.sql}, {_ORG.sql}
+FROM tenants_profile p JOIN tenants_organization o ON o.id = p.org_id
+WHERE p.user_id = %s AND p.is_active
+ORDER BY o.name, o.slug
+"""  # noqa: S608 (column lists come from model metadata)
 
 
 def user_memberships(*, user_id: uuid.UUID) -> list[Profile]:
-    """Every active membership of a user, across orgs, with the org loaded (the cross-tenant path)."""
-    with cross_tenant():
-        return list(
-            Profile.objects.filter(user_id=user_id, is_active=True, org__isnull=False)
-            .select_related("org")
-            .order_by("org__name", "org__slug")
-        )
+    """Every active membership of a user, across orgs, with the org loaded (the cross-tenant path).
+
+    On every sign-in and ``me/``: one round trip through ``cross_tenant_rows``.
+    """
+    memberships = []
+    for row in cross_tenant_rows(_MEMBERSHIPS_SQL, [user_id]):
+        profile = _PROFILE.instance(row)
+        profile.org = _ORG.instance(row, _PROFILE.width)
+        memberships.append(profile)
+    return memberships
 
 
 def organization_lookup(*, reference: str) -> Organization | None:

@@ -17,7 +17,7 @@ def organization_slug(name: str) -> str:
     return slug
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def organization_create(*, name: str, owner) -> tuple[Organization, Profile]:
     """Create an org named ``name`` with ``owner`` as its owner; 409 ``org_slug_taken`` on a duplicate slug."""
     name = name.strip()
