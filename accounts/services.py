@@ -88,10 +88,11 @@ def password_validate(*, password: str, user: User, field: str = "password") -> 
 
 def user_authenticate(*, email: str, password: str) -> User:
     """The active user with this email and password, or 401 ``invalid_credentials`` (same for any cause)."""
-    user = User.objects.filter(email=normalize_email(email)).first()
-    if user is None:
+    try:
+        user = User.objects.get(email=normalize_email(email))
+    except User.DoesNotExist:
         _burn_password_check(password)
-        raise InvalidCredentials()
+        raise InvalidCredentials() from None
     if not user.check_password(password) or not user.is_active:
         raise InvalidCredentials()
     return user

@@ -34,9 +34,13 @@ def user_memberships(*, user_id: uuid.UUID) -> list[Profile]:
 def organization_lookup(*, reference: str) -> Organization | None:
     """An org by id or slug (orgs are not tenant rows: their names are public to members at sign-in)."""
     try:
-        return Organization.objects.filter(id=uuid.UUID(str(reference))).first()
+        lookup = {"id": uuid.UUID(str(reference))}
     except ValueError:
-        return Organization.objects.filter(slug=str(reference).strip().lower()).first()
+        lookup = {"slug": str(reference).strip().lower()}
+    try:
+        return Organization.objects.get(**lookup)
+    except Organization.DoesNotExist:
+        return None
 
 
 def organization_members(*, org: Organization) -> list[Profile]:
