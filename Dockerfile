@@ -1,5 +1,5 @@
 FROM python:3.12-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_DEBUG=0
 WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir . && DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --noinput

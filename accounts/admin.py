@@ -22,6 +22,17 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     actions = ["revoke_all_sessions"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "password" in form.changed_data:
+            services.sessions_revoke_for_user(user_id=obj.pk, reason="password_changed")
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the new password was saved
+            services.sessions_revoke_for_user(user_id=id, reason="password_changed")
+        return response
+
     @admin.action(description="Revoke all sessions (sign out everywhere)")
     def revoke_all_sessions(self, request, queryset):
         count = sum(

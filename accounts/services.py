@@ -151,6 +151,12 @@ def sign_in(
     )
 
 
+def signup_require_allowed() -> None:
+    """403 ``signup_disabled`` with ``AUTH_ALLOW_SIGNUP=0`` (checked before the body is even validated)."""
+    if not settings.AUTH_ALLOW_SIGNUP:
+        raise Forbidden("Sign-up is disabled.", code="signup_disabled")
+
+
 @transaction.atomic(savepoint=False)
 def user_register(
     *,
@@ -162,8 +168,7 @@ def user_register(
     meta: RequestMeta,
 ) -> SignIn:
     """Create a user who owns a new org, and sign them in. 409 ``email_taken`` / ``org_slug_taken``."""
-    if not settings.AUTH_ALLOW_SIGNUP:
-        raise Forbidden("Sign-up is disabled.", code="signup_disabled")
+    signup_require_allowed()
     candidate = User(email=normalize_email(email), first_name=first_name, last_name=last_name)
     password_validate(password=password, user=candidate)
     if User.objects.filter(email=candidate.email).exists():

@@ -2,18 +2,30 @@
 
 Rates live in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (env ``AUTH_THROTTLE_RATES``) on the shared
 cache (Redis with ``REDIS_URL``). The IP comes from ``core.http.client_ip`` (honours ``NUM_PROXIES``),
-so a rotating ``X-Forwarded-For`` does not buy new buckets; the email bucket bounds a distributed
-guess at one account.
+so a rotating ``X-Forwarded-For`` does not buy new buckets, and IPv6 clients share a bucket per /64;
+the email bucket bounds a distributed guess at one account.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import normalize_email
 from core.http import client_ip
+
+
+def rate_limit_key(ip: str) -> str:
+    """The bucket of an address: IPv4 as is, IPv6 by its /64 (one subscriber's whole prefix)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 class IPRateThrottle(SimpleRateThrottle):
@@ -33,7 +45,7 @@ class IPRateThrottle(SimpleRateThrottle):
         return super().allow_request(request, view)
 
     def get_ident(self, request) -> str:
-        return client_ip(request)
+        return rate_limit_key(client_ip(request))
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -59,11 +71,12 @@ class EmailRateThrottle(IPRateThrottle):
         return SimpleRateThrottle.allow_request(self, request, view)
 
     def _submitted_email(self, request) -> str:
-        data = request.data
+        data = request.data if hasattr(request, "data") else request.POST  # DRF or plain Django (admin)
         for field in self.email_fields:
             value = data.get(field) if hasattr(data, "get") else None
             if isinstance(value, str) and value.strip():
-                return hashlib.sha256(normalize_email(value).encode()).hexdigest()
+                digest = hashlib.sha256(normalize_email(value).encode("utf-8", "surrogatepass"))
+                return digest.hexdigest()
         return ""
 
     def get_cache_key(self, request, view) -> str:

@@ -79,6 +79,7 @@ class RegisterView(PublicView):
         auth=[],
     )
     def post(self, request):
+        services.signup_require_allowed()
         data = _validated(RegisterInputSerializer, request)
         result = services.user_register(**data, meta=RequestMeta.from_request(request))
         return _sign_in_response(result)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
+
 EMBEDDED_DATABASE_NAME = "authsvc"
 
 logger = logging.getLogger(__name__)
@@ -90,10 +92,12 @@ def database_settings(
     return runtime, owner
 
 
-def resolve_database_url(base_dir: Path) -> str:
-    """``DATABASE_URL`` when set, otherwise the embedded server's URL."""
+def resolve_database_url(base_dir: Path, *, allow_embedded: bool) -> str:
+    """``DATABASE_URL`` when set, otherwise the embedded server's URL (development only)."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         return url
+    if not allow_embedded:
+        raise ImproperlyConfigured("DATABASE_URL must be set when DJANGO_DEBUG is off (no embedded database).")
     data_dir = Path(os.environ.get("AUTHSVC_DATA_DIR", base_dir / "var"))
     return embedded_database_url(data_dir)

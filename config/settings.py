@@ -8,7 +8,6 @@ development secret.
 from __future__ import annotations
 
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from django.core.exceptions import ImproperlyConfigured
 from config.database import database_settings, resolve_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-TESTING = "pytest" in sys.modules or os.environ.get("AUTHSVC_TESTING") == "1"
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -109,7 +106,7 @@ DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "authsvc_app")
 # The role whose RLS policy admits every org: only the named cross-tenant path (tenants.db) takes it.
 DATABASE_CROSS_TENANT_ROLE = os.environ.get("DATABASE_CROSS_TENANT_ROLE", f"{DATABASE_APP_ROLE}_cross_tenant")
 _runtime_db, DATABASE_OWNER_OVERRIDES = database_settings(
-    url=resolve_database_url(BASE_DIR),
+    url=resolve_database_url(BASE_DIR, allow_embedded=DEBUG),
     migrate_url=os.environ.get("DATABASE_MIGRATE_URL", "").strip() or None,
     app_role=DATABASE_APP_ROLE,
     conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
@@ -124,9 +121,6 @@ PASSWORD_HASHERS = [
     "accounts.hashers.Argon2idPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if TESTING:
-    # Hashing is not what most tests are about; tests of hashing itself use the Argon2id hasher.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "accounts.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
@@ -168,8 +162,10 @@ CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 
-if not DEBUG:
+if NUM_PROXIES > 0:
+    # Only a proxy we trust (and that overwrites the header) may tell us the request was HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True

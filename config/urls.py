@@ -16,3 +16,7 @@ urlpatterns = [
 
 if settings.BENCH:  # baseline endpoints for bench/run.py; never enabled in production
     urlpatterns += [path("bench/", include("bench.urls"))]
+
+handler404 = "config.views.not_found"
+handler400 = "config.views.bad_request"
+handler500 = "config.views.server_error"

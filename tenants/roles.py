@@ -7,6 +7,7 @@ superuser; every statement is idempotent.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_owner_depth: dict[str, int] = {}
+_owner_depth = threading.local()
 
 
 def _role(name: str) -> str:
@@ -52,11 +53,21 @@ def ensure_roles(connection) -> None:
         END IF;
       END IF;
       IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        IF NOT pg_has_role(current_user, '{app}', 'MEMBER') THEN
-          EXECUTE format('GRANT "{app}" TO %I', current_user);
-        END IF;
-        IF NOT pg_has_role(current_user, '{cross}', 'MEMBER') THEN
-          EXECUTE format('GRANT "{cross}" TO %I', current_user);
+        IF current_setting('server_version_num')::int >= 160000 THEN
+          -- PostgreSQL 16 gives a role's creator ADMIN on it but not SET: grant SET explicitly.
+          IF NOT pg_has_role(current_user, '{app}', 'SET') THEN
+            EXECUTE format('GRANT "{app}" TO %I WITH SET TRUE', current_user);
+          END IF;
+          IF NOT pg_has_role(current_user, '{cross}', 'SET') THEN
+            EXECUTE format('GRANT "{cross}" TO %I WITH SET TRUE', current_user);
+          END IF;
+        ELSE
+          IF NOT pg_has_role(current_user, '{app}', 'MEMBER') THEN
+            EXECUTE format('GRANT "{app}" TO %I', current_user);
+          END IF;
+          IF NOT pg_has_role(current_user, '{cross}', 'MEMBER') THEN
+            EXECUTE format('GRANT "{cross}" TO %I', current_user);
+          END IF;
         END IF;
       END IF;
     END
@@ -81,28 +92,32 @@ def grant_runtime_privileges(connection) -> None:
 
 @contextmanager
 def owner_connection(alias: str = "default") -> Iterator[None]:
-    """Within the block, ``alias`` connects as the owner (no ``assume_role``); afterwards as before.
+    """Within the block, this thread's ``alias`` connects as the owner (no ``assume_role``).
 
-    Used by ``migrate`` and the test database setup. Only the credential keys are swapped, so a
-    database NAME changed inside the block (the test database) is kept.
+    Used by ``migrate`` and the test database setup. The connection gets a copy of its settings with
+    the owner's credentials, so other threads keep the runtime role; afterwards the original settings
+    dict is put back first (whatever ``close()`` does), so a database NAME changed inside the block
+    (the test database, which Django also writes to ``settings.DATABASES``) is kept.
     """
     connection = connections[alias]
     overrides = settings.DATABASE_OWNER_OVERRIDES if alias == "default" else {}
-    saved = {key: connection.settings_dict.get(key) for key in overrides}
+    original = connection.settings_dict
     connection.close()
-    connection.settings_dict.update({key: _copy(value) for key, value in overrides.items()})
-    _owner_depth[alias] = _owner_depth.get(alias, 0) + 1
+    connection.settings_dict = {**original, **{key: _copy(value) for key, value in overrides.items()}}
+    depth = _owner_depth.__dict__
+    depth[alias] = depth.get(alias, 0) + 1
     try:
         yield
     finally:
-        _owner_depth[alias] -= 1
+        depth[alias] -= 1
+        original["NAME"] = connection.settings_dict["NAME"]
+        connection.settings_dict = original
         connection.close()
-        connection.settings_dict.update(saved)
 
 
 def is_owner_connection(alias: str = "default") -> bool:
-    """True inside :func:`owner_connection` for ``alias``."""
-    return _owner_depth.get(alias, 0) > 0
+    """True inside :func:`owner_connection` for ``alias`` (in this thread)."""
+    return _owner_depth.__dict__.get(alias, 0) > 0
 
 
 def _copy(value):

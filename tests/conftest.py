@@ -60,6 +60,18 @@ def other_org(db):
     return make_org(name="Globex", owner=make_user(email="hank@globex.test"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """Hashing is not what most tests are about: MD5 first (hashes it made still verify); tests about
+    hashing itself set ``PASSWORD_HASHERS`` back with the ``settings`` fixture."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttle_buckets():
     """Throttle counters live in the cache: every test starts with empty buckets."""

@@ -124,6 +124,8 @@ def test_devlogin_process_exits_non_zero_with_debug_off():
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "s" * 40,
         "JWT_SIGNING_KEY": "j" * 40,
+        # DEBUG off refuses the embedded database; the command refuses before connecting anyway.
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://unused@127.0.0.1:9/unused",
     }
 
     result = subprocess.run(

@@ -34,7 +34,7 @@ def test_readyz_is_unavailable_when_the_rls_self_check_fails(client, monkeypatch
     monkeypatch.setattr(config.views, "rls_problems", lambda: ["x"])
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "rls": ["x"]}
+    assert response.json() == {"status": "unavailable", "rls": "failed"}  # details only in the log
 
 
 @pytest.mark.django_db
@@ -86,3 +86,35 @@ def test_admin_login_page_is_served(client):
     response = client.get("/admin/login/")
     assert response.status_code == 200
     assert b"authsvc administration" in response.content
+
+
+def test_healthz_answers_head_requests(client):
+    assert client.head("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/auth/no-such-endpoint/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_debug_off_without_database_url_refuses_to_start():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="s" * 40, JWT_SIGNING_KEY="j" * 40)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL must be set when DJANGO_DEBUG is off" in result.stderr

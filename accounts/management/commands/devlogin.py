@@ -42,13 +42,18 @@ class Command(BaseCommand):
             raise CommandError(f"Not a valid email address: {email!r}") from exc
         with transaction.atomic():
             user, _ = User.objects.get_or_create(email=email, defaults={"password": "!devlogin"})
+            if not user.is_active:
+                raise CommandError(f"{email} is deactivated; reactivate the user in the admin first.")
             organization = Organization.objects.filter(slug=organization_slug(org)).first()
             if organization is None:
                 organization, _ = organization_create(name=org, owner=user)
             with tenant_context(organization.id):
-                Profile.objects.get_or_create(
+                profile, created = Profile.objects.get_or_create(
                     org=organization, user=user, defaults={"role": Role.OWNER, "is_active": True}
                 )
+                if not created and not profile.is_active:  # a development shortcut: come back in
+                    profile.is_active = True
+                    profile.save(update_fields=["is_active"])
             result = services.sign_in(
                 user=user,
                 meta=RequestMeta(ip=None, user_agent="manage.py devlogin"),
