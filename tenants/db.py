@@ -78,7 +78,8 @@ def cross_tenant(*, using: str = "default") -> Iterator[None]:
     a second policy granting that role every row; the runtime role is a NOINHERIT member of it, so it
     gets nothing from it until this function switches. The role switch is transaction-local: on normal
     exit it is switched back; on an exception the enclosing transaction is rolled back (savepoint=False
-    marks it so), which undoes the switch too.
+    marks it so), which undoes the switch too. Inside the block ``tenant_context`` does not narrow the
+    view: the cross-tenant policy admits every row, so filter by org explicitly there.
     """
     connection = connections[using]
     quote = connection.ops.quote_name
