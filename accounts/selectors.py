@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import Session, User
 from accounts.tokens import Claims
 from core.sql import ModelColumns
-from tenants.db import ORG_SETTING
+from tenants.db import execute_in_org
 from tenants.models import Organization, Profile
 
 
@@ -29,10 +29,9 @@ _USER = ModelColumns(User, "u")
 _PROFILE = ModelColumns(Profile, "p")
 _ORG = ModelColumns(Organization, "o")
 
-# The tenant context and the liveness check travel in one round trip: set_config first (so the
-# profile join below is evaluated under the claimed org's RLS scope), then the single SELECT.
+# Runs after set_config in the same round trip (tenants.db.execute_in_org), so the profile join is
+# evaluated under the claimed org's RLS scope.
 _PRINCIPAL_SQL = f"""
-SELECT set_config(%(setting)s, %(org)s, true);
 SELECT {_USER.sql}, {_PROFILE.sql}, {_ORG.sql}
 FROM accounts_session s
 JOIN accounts_user u ON u.id = s.user_id
@@ -53,18 +52,7 @@ def principal_for_access(claims: Claims) -> Principal | None:
     active in that org. Must run inside the request's transaction (the org setting is local to it).
     """
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PRINCIPAL_SQL,
-            {
-                "setting": ORG_SETTING,
-                "org": str(claims.org_id) if claims.org_id else "",
-                "sid": claims.session_id,
-                "user_id": claims.user_id,
-                "org_id": claims.org_id,
-                "profile_id": claims.profile_id,
-            },
-        )
-        cursor.nextset()
+        execute_in_org(cursor, claims.org_id, _PRINCIPAL_SQL, claims.identity_params())
         row = cursor.fetchone()
     if row is None:
         return None

@@ -31,7 +31,7 @@ from accounts import tokens
 from accounts.models import Session, User, normalize_email
 from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from core.http import RequestMeta
-from tenants.db import ORG_SETTING
+from tenants.db import execute_in_org
 from tenants.models import Profile
 from tenants.selectors import organization_lookup, user_memberships
 from tenants.services import organization_create
@@ -199,7 +199,6 @@ def user_update(*, user: User, first_name: str | None = None, last_name: str | N
 # --- Refresh rotation (RFC 9700 §4.14.2) ------------------------------------------------------------
 
 _ROTATE_SQL = """
-SELECT set_config(%(setting)s, %(org)s, true);
 UPDATE accounts_session AS s
 SET previous_refresh_jti = s.refresh_jti, refresh_jti = %(new_refresh)s, access_jti = %(new_access)s,
     issued_at = %(issued_at)s, rotated_at = now(), last_used_at = now()
@@ -238,25 +237,20 @@ def session_refresh(*, raw_refresh: Any) -> tokens.TokenPair:
     Runs outside the request transaction: the revocation must persist although the response is an error.
     """
     claims = tokens.decode_refresh(raw_refresh)
-    now = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
+            execute_in_org(
+                cursor,
+                claims.org_id,
                 _ROTATE_SQL,
                 {
-                    "setting": ORG_SETTING,
-                    "org": str(claims.org_id) if claims.org_id else "",
+                    **claims.identity_params(),
+                    "jti": claims.jti,
                     "new_refresh": uuid.uuid4(),
                     "new_access": uuid.uuid4(),
-                    "issued_at": int(now.timestamp()),
-                    "sid": claims.session_id,
-                    "user_id": claims.user_id,
-                    "jti": claims.jti,
-                    "org_id": claims.org_id,
-                    "profile_id": claims.profile_id,
+                    "issued_at": int(timezone.now().timestamp()),
                 },
             )
-            cursor.nextset()
             row = cursor.fetchone()
         if row is not None:
             return tokens.pair_for_session(Session(**dict(zip(_ROTATED_FIELDS, row, strict=True))))

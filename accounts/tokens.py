@@ -57,6 +57,15 @@ class Claims:
     session_id: uuid.UUID
     jti: uuid.UUID
 
+    def identity_params(self) -> dict[str, uuid.UUID | None]:
+        """The identity as named SQL parameters (``sid``, ``user_id``, ``org_id``, ``profile_id``)."""
+        return {
+            "sid": self.session_id,
+            "user_id": self.user_id,
+            "org_id": self.org_id,
+            "profile_id": self.profile_id,
+        }
+
 
 def access_lifetime_seconds() -> int:
     return settings.JWT_ACCESS_MINUTES * 60

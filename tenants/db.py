@@ -44,11 +44,29 @@ def _require_transaction(using: str) -> None:
         raise TenantContextError("Tenant context can only be set inside a transaction (transaction.atomic).")
 
 
+_SET_ORG_SQL = "SELECT set_config(%(tenant_setting)s, %(tenant_org)s, true)"
+
+
+def _org_params(org_id: uuid.UUID | str | None) -> dict[str, str]:
+    return {"tenant_setting": ORG_SETTING, "tenant_org": str(org_id) if org_id else ""}
+
+
 def activate_org(org_id: uuid.UUID | str | None, *, using: str = "default") -> None:
     """Make ``org_id`` the current org for the rest of the current transaction (``None`` clears it)."""
     _require_transaction(using)
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [ORG_SETTING, str(org_id) if org_id else ""])
+        cursor.execute(_SET_ORG_SQL, _org_params(org_id))
+
+
+def execute_in_org(cursor, org_id: uuid.UUID | None, sql: str, params: dict[str, Any]) -> None:
+    """:func:`activate_org` and ``sql`` in one round trip; the cursor is left on ``sql``'s result.
+
+    For the hot paths (authentication, refresh rotation): the statement runs under ``org_id``'s RLS
+    scope, which lasts for the rest of the transaction as with :func:`activate_org`.
+    """
+    _require_transaction(cursor.db.alias)
+    cursor.execute(f"{_SET_ORG_SQL};\n{sql}", {**_org_params(org_id), **params})
+    cursor.nextset()
 
 
 def current_org_id(*, using: str = "default") -> uuid.UUID | None:
