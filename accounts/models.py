@@ -61,10 +61,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = normalize_email(self.email)
 
-    @property
-    def display_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip() or self.email
-
 
 class Session(models.Model):
     """One sign-in: the refresh-token family. A user-level table (no ``org_id``, so not under RLS).
@@ -101,7 +97,3 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.id} of {self.user_id}"
-
-    @property
-    def is_alive(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -98,6 +98,8 @@ def resolve_database_url(base_dir: Path, *, allow_embedded: bool) -> str:
     if url:
         return url
     if not allow_embedded:
-        raise ImproperlyConfigured("DATABASE_URL must be set when DJANGO_DEBUG is off (no embedded database).")
+        raise ImproperlyConfigured(
+            "DATABASE_URL must be set when DJANGO_DEBUG is off (no embedded database)."
+        )
     data_dir = Path(os.environ.get("AUTHSVC_DATA_DIR", base_dir / "var"))
     return embedded_database_url(data_dir)

@@ -26,4 +26,3 @@ class SafeJSONParser(JSONParser):
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
-
