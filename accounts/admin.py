@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts import services
-from accounts.models import Session, User
+from accounts.models import RevokeReason, Session, User
+from accounts.services.sessions import sessions_revoke, sessions_revoke_for_user
 
 
 @admin.register(User)
@@ -20,23 +20,14 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    # A password change (the admin's password form included) and deactivation end the user's sessions
+    # in the model and the database (accounts.models.User), not here.
     actions = ["revoke_all_sessions"]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "password" in form.changed_data:
-            services.sessions_revoke_for_user(user_id=obj.pk, reason="password_changed")
-
-    def user_change_password(self, request, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:  # the new password was saved
-            services.sessions_revoke_for_user(user_id=id, reason="password_changed")
-        return response
 
     @admin.action(description="Revoke all sessions (sign out everywhere)")
     def revoke_all_sessions(self, request, queryset):
         count = sum(
-            services.sessions_revoke_for_user(user_id=user_id, reason="admin")
+            sessions_revoke_for_user(user_id=user_id, reason=RevokeReason.ADMIN)
             for user_id in queryset.values_list("id", flat=True)
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
@@ -53,8 +44,8 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected sessions")
     def revoke_sessions(self, request, queryset):
-        count = services.sessions_revoke(
-            session_ids=list(queryset.values_list("id", flat=True)), reason="admin"
+        count = sessions_revoke(
+            session_ids=list(queryset.values_list("id", flat=True)), reason=RevokeReason.ADMIN
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 from django.utils import timezone
 
 
@@ -35,7 +36,15 @@ class UserManager(BaseUserManager["User"]):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person. Email is the login; a user belongs to orgs through ``tenants.Profile``."""
+    """A person. Email is the login; a user belongs to orgs through ``tenants.Membership``.
+
+    Security rules that hold whatever route changes a user (API, admin, ``manage.py``, code):
+
+    * a password change ends every session of the user (:meth:`save`);
+    * deactivation ends every session for good, so reactivating revives none: a database trigger
+      does it (migration ``accounts.0003``), so even ``QuerySet.update(is_active=False)`` or raw SQL
+      cannot skip it.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
@@ -43,6 +52,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     last_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
+    email_verified = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -61,6 +71,58 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = normalize_email(self.email)
 
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_removed = True
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; a changed password revokes every session of the user (any route, one rule).
+
+        Django marks a password set with ``set_password()`` in ``_password`` until the next save (the
+        same signal its ``password_changed`` validators use); a hash upgraded on login is explicitly
+        not marked, so signing in after a hasher change signs nobody out. Callers that must keep a
+        session (``password/change/``) start the new one after saving.
+        """
+        password_changed = not self._state.adding and (
+            self._password is not None or getattr(self, "_password_removed", False)
+        )
+        super().save(*args, **kwargs)
+        self._password_removed = False
+        if password_changed:
+            Session.objects.filter(user_id=self.pk).revoke(reason=RevokeReason.PASSWORD_CHANGED)
+
+
+class RevokeReason(models.TextChoices):
+    """Why a session ended (``Session.revoked_reason``)."""
+
+    LOGOUT = "logout"
+    LOGOUT_ALL = "logout_all"
+    REVOKED_BY_USER = "revoked_by_user"
+    SWITCH_ORG = "switch_org"
+    PASSWORD_CHANGED = "password_changed"
+    REFRESH_REUSE = "refresh_reuse"
+    ACCESS_LOST = "access_lost"
+    ADMIN = "admin"
+    # Written by the database triggers of migration accounts.0003:
+    USER_DEACTIVATED = "user_deactivated"
+    MEMBERSHIP_ENDED = "membership_ended"
+
+
+def session_alive_sql(alias: str) -> str:
+    """:meth:`SessionQuerySet.alive` for the hand-written hot-path queries (same rule, same clock)."""
+    return f"{alias}.revoked_at IS NULL AND {alias}.expires_at > now()"
+
+
+class SessionQuerySet(models.QuerySet):
+    def alive(self) -> SessionQuerySet:
+        """The one definition of a live session: not revoked and not past its absolute expiry, on the
+        database's clock (``session_alive_sql`` is the same rule for raw SQL)."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=Now())
+
+    def revoke(self, *, reason: str) -> int:
+        """End these sessions now (those not already revoked); returns how many ended."""
+        return self.filter(revoked_at__isnull=True).update(revoked_at=Now(), revoked_reason=reason)
+
 
 class Session(models.Model):
     """One sign-in: the refresh-token family. A user-level table (no ``org_id``, so not under RLS).
@@ -75,14 +137,16 @@ class Session(models.Model):
     active_org = models.ForeignKey(
         "tenants.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    profile = models.ForeignKey(
-        "tenants.Profile", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    membership = models.ForeignKey(
+        "tenants.Membership", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=32, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True, choices=RevokeReason.choices)
+    # How the user signed in, as RFC 8176 "amr" values (e.g. ["pwd"]); carried by the access token.
+    amr = ArrayField(models.CharField(max_length=16), default=list, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     # The live token pair: its ids and its issue time (JWT "iat", whole seconds).
@@ -91,6 +155,8 @@ class Session(models.Model):
     issued_at = models.BigIntegerField()
     previous_refresh_jti = models.UUIDField(null=True, blank=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SessionQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["user", "revoked_at"], name="session_user_revoked_idx")]

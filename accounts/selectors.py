@@ -6,13 +6,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.utils import timezone
 
-from accounts.models import Session, User
+from accounts.models import Session, User, session_alive_sql
 from accounts.tokens import Claims
 from core.sql import ModelColumns
-from tenants.db import execute_in_org
-from tenants.models import Organization, Profile
+from tenants.models import Membership, Organization
+from tenants.rls.context import execute_in_org
 
 
 @dataclass(frozen=True)
@@ -21,35 +20,37 @@ class Principal:
 
     user: User
     session_id: uuid.UUID
-    profile: Profile | None
+    amr: list[str]  # how the session signed in
+    membership: Membership | None
     org: Organization | None
 
 
 _USER = ModelColumns(User, "u")
-_PROFILE = ModelColumns(Profile, "p")
+_MEMBERSHIP = ModelColumns(Membership, "m")
 _ORG = ModelColumns(Organization, "o")
 
-# Runs after set_config in the same round trip (tenants.db.execute_in_org), so the profile join is
-# evaluated under the claimed org's RLS scope.
+# Runs after set_config in the same round trip (tenants.rls.context.execute_in_org), so the membership
+# join is evaluated under the claimed org's RLS scope. The membership must be the session user's own.
 _PRINCIPAL_SQL = f"""
-SELECT {_USER.sql}, {_PROFILE.sql}, {_ORG.sql}
+SELECT {_USER.sql}, {_MEMBERSHIP.sql}, {_ORG.sql}, s.amr
 FROM accounts_session s
 JOIN accounts_user u ON u.id = s.user_id
-LEFT JOIN tenants_profile p ON p.id = s.profile_id
+LEFT JOIN tenants_membership m ON m.id = s.membership_id
 LEFT JOIN tenants_organization o ON o.id = s.active_org_id
 WHERE s.id = %(sid)s AND s.user_id = %(user_id)s
-  AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active
+  AND {session_alive_sql("s")} AND u.is_active
   AND s.active_org_id IS NOT DISTINCT FROM %(org_id)s
-  AND s.profile_id IS NOT DISTINCT FROM %(profile_id)s
-  AND (s.profile_id IS NULL OR (p.id IS NOT NULL AND p.is_active))
+  AND s.membership_id IS NOT DISTINCT FROM %(membership_id)s
+  AND (s.membership_id IS NULL OR (m.is_active AND m.user_id = s.user_id AND m.org_id = s.active_org_id))
 """  # noqa: S608 (column lists come from model metadata)
 
 
 def principal_for_access(claims: Claims) -> Principal | None:
     """The live principal behind a verified access token, with ``app.current_org`` set; else ``None``.
 
-    One round trip: the session is alive, the user active and, for an org-scoped token, the profile
-    active in that org. Must run inside the request's transaction (the org setting is local to it).
+    One round trip: the session is alive, the user active and, for an org-scoped token, the membership
+    active, the user's own and in that org. Must run inside the request's transaction (the org
+    setting is local to it).
     """
     with connection.cursor() as cursor:
         execute_in_org(cursor, claims.org_id, _PRINCIPAL_SQL, claims.identity_params())
@@ -57,18 +58,14 @@ def principal_for_access(claims: Claims) -> Principal | None:
     if row is None:
         return None
     user = _USER.instance(row)
-    profile = org = None
-    if claims.profile_id is not None:
-        profile = _PROFILE.instance(row, _USER.width)
-        org = _ORG.instance(row, _USER.width + _PROFILE.width)
-        profile.org = org
-    return Principal(user=user, session_id=claims.session_id, profile=profile, org=org)
+    membership = org = None
+    if claims.membership_id is not None:
+        membership = _MEMBERSHIP.instance(row, _USER.width)
+        org = _ORG.instance(row, _USER.width + _MEMBERSHIP.width)
+        membership.org = org
+    return Principal(user=user, session_id=claims.session_id, amr=row[-1], membership=membership, org=org)
 
 
 def user_sessions(*, user_id: uuid.UUID) -> list[Session]:
     """The user's live sessions, most recently used first."""
-    return list(
-        Session.objects.filter(
-            user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
-        ).order_by("-last_used_at", "-created_at")
-    )
+    return list(Session.objects.filter(user_id=user_id).alive().order_by("-last_used_at", "-created_at"))

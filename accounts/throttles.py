@@ -1,83 +1,219 @@
-"""Scoped throttles for the public sign-in endpoints: per client IP and per submitted email.
+"""Throttles for the public sign-in endpoints, on counters that stay exact across workers.
 
-Rates live in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (env ``AUTH_THROTTLE_RATES``) on the shared
-cache (Redis with ``REDIS_URL``). The IP comes from ``core.http.client_ip`` (honours ``NUM_PROXIES``),
-so a rotating ``X-Forwarded-For`` does not buy new buckets, and IPv6 clients share a bucket per /64;
-the email bucket bounds a distributed guess at one account.
+Buckets, each a sliding-window counter on the shared cache (Redis with ``REDIS_URL``):
+
+* ``<scope>`` — per client network (an IPv4 address, an IPv6 /64; IPv4-mapped IPv6 addresses count
+  as the IPv4 address they carry), every attempt;
+* ``<scope>_email_network`` — per submitted email **and** client network: the fast bucket against
+  one client guessing one account. A stranger on another network cannot fill the victim's bucket;
+* ``<scope>_email`` — per submitted email from anywhere: for sign-in the slow cap against guessing
+  spread over many networks (NIST SP 800-63B §5.2.2: at most 100 consecutive failures per account).
+
+On sign-in views (``counts_failures = True``) the email buckets count **failures**, not attempts: a
+request reserves a slot, a request that did not fail on its credentials (``401``) gives it back, and a
+successful sign-in empties the email buckets (the failures were not consecutive any more).
+
+Why the limits hold under concurrency: a slot is taken with the cache's atomic ``add`` + ``incr``
+(``INCR`` on Redis; a lock in local memory) *before* the decision, and the decision reads the value
+that increment returned. N racing requests get N distinct counts, so no more than the limit pass,
+whatever the number of workers. (DRF's ``SimpleRateThrottle`` reads, appends and writes back a
+history list: racing requests overwrite each other's entries and all pass.)
+
+Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (env ``AUTH_THROTTLE_RATES``); a scope
+without a rate is not throttled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
+import time
+from collections.abc import Iterable
 
-from rest_framework.throttling import SimpleRateThrottle
+from django.core.cache import cache
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 from accounts.models import normalize_email
 from core.http import client_ip
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"10/min"`` → ``(10, 60)``: DRF's rate syntax (the period's first letter counts)."""
+    number, period = rate.split("/")
+    return int(number), _PERIODS[period.strip()[0]]
+
 
 def rate_limit_key(ip: str) -> str:
-    """The bucket of an address: IPv4 as is, IPv6 by its /64 (one subscriber's whole prefix)."""
+    """The bucket of an address: IPv4 as is, IPv6 by its /64 (one subscriber's whole prefix).
+
+    An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``, what a dual-stack socket reports for IPv4
+    clients) is its IPv4 address: otherwise every IPv4 client would share one /64 bucket.
+    """
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return ip
     if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
 
 
-class IPRateThrottle(SimpleRateThrottle):
-    """Per-IP bucket for the view's ``throttle_scope``."""
+class SlidingWindow:
+    """A sliding-window counter: this window's count plus the previous window's, weighted by how much
+    of it still overlaps the last ``period`` seconds. Two integer keys per bucket, atomic increments."""
 
-    def get_rate(self):
-        return None  # resolved in allow_request, once the view's scope is known
+    def __init__(self, key: str, rate: str) -> None:
+        self.limit, self.period = parse_rate(rate)
+        now = time.time()
+        window = int(now // self.period)
+        self.elapsed = now - window * self.period
+        self.current_key = f"throttle:{key}:{window}"
+        self.previous_key = f"throttle:{key}:{window - 1}"
+        self.count = 0
+        self.previous = 0
 
-    def allow_request(self, request, view) -> bool:
-        self.scope = getattr(view, "throttle_scope", None)
-        if not self.scope:
+    def _increment(self, delta: int) -> int:
+        for _ in range(2):
+            cache.add(self.current_key, 0, timeout=self.period * 2)
+            try:
+                return cache.incr(self.current_key, delta)
+            except ValueError:  # the key expired between add and incr: add it again
+                continue
+        return 0
+
+    def take(self) -> bool:
+        """Reserve a slot; ``False`` (and the slot returned) when that would exceed the limit."""
+        self.count = self._increment(1)
+        self.previous = cache.get(self.previous_key) or 0
+        if self._estimate(self.count) <= self.limit:
             return True
-        self.rate = self.THROTTLE_RATES.get(self.scope)
-        if self.rate is None:
-            return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        self.give_back()
+        self.count -= 1
+        return False
 
-    def get_ident(self, request) -> str:
-        return rate_limit_key(client_ip(request))
+    def give_back(self) -> None:
+        self._increment(-1)
 
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def clear(self) -> None:
+        cache.delete_many([self.current_key, self.previous_key])
+
+    def _estimate(self, count: int) -> float:
+        return self.previous * (1 - self.elapsed / self.period) + count
+
+    def wait(self) -> float:
+        """Seconds until one more request would fit."""
+        room = self.limit - 1  # the estimate must fall to this for the next request to pass
+        if self.count <= room and self.previous > 0:
+            # Only the previous window's tail is in the way: wait until it has decayed enough.
+            seconds = self.period * (1 - (room - self.count) / self.previous) - self.elapsed
+        else:
+            # This window alone is full: wait for it to end and to decay as the previous one.
+            seconds = (self.period - self.elapsed) + self.period * (1 - room / max(self.count, 1))
+        return max(1.0, math.ceil(seconds))
 
 
-class EmailRateThrottle(IPRateThrottle):
-    """Per-email bucket (scope ``<throttle_scope>_email``) keyed on the submitted address."""
+class _Bucket(BaseThrottle):
+    """One bucket for the view's ``throttle_scope`` + :attr:`suffix`, keyed by :meth:`ident`."""
 
-    email_fields = ("email", "username")
+    suffix = ""
+    counts_failures_only = False  # a sign-in view's email buckets count failures (see module doc)
+
+    def __init__(self) -> None:
+        self.window: SlidingWindow | None = None
+        self.reserved = False
+
+    def ident(self, request) -> str | None:
+        raise NotImplementedError
 
     def allow_request(self, request, view) -> bool:
         scope = getattr(view, "throttle_scope", None)
-        if not scope:
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(f"{scope}{self.suffix}") if scope else None
+        ident = self.ident(request) if rate else None
+        if not ident:
             return True
-        self.email = self._submitted_email(request)
-        if not self.email:
-            return True
-        self.scope = f"{scope}_email"
-        self.rate = self.THROTTLE_RATES.get(self.scope)
-        if self.rate is None:
-            return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return SimpleRateThrottle.allow_request(self, request, view)
+        self.window = SlidingWindow(f"{scope}{self.suffix}:{ident}", rate)
+        self.reserved = self.window.take()
+        return self.reserved
 
-    def _submitted_email(self, request) -> str:
-        data = request.data if hasattr(request, "data") else request.POST  # DRF or plain Django (admin)
-        for field in self.email_fields:
-            value = data.get(field) if hasattr(data, "get") else None
-            if isinstance(value, str) and value.strip():
-                digest = hashlib.sha256(normalize_email(value).encode("utf-8", "surrogatepass"))
-                return digest.hexdigest()
-        return ""
+    def wait(self) -> float | None:
+        return self.window.wait() if self.window else None
 
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.email}
+    def settle(self, outcome: str) -> None:
+        """After a sign-in attempt: ``"failure"`` keeps the slot, ``"success"`` empties a failure
+        bucket, anything else gives a failure bucket's slot back. Attempt buckets keep every slot."""
+        if not (self.counts_failures_only and self.window and self.reserved):
+            return
+        self.reserved = False
+        if outcome == "success":
+            self.window.clear()
+        elif outcome != "failure":
+            self.window.give_back()
+
+
+class IPRateThrottle(_Bucket):
+    """Per client network, every attempt (scope ``<throttle_scope>``)."""
+
+    def ident(self, request) -> str | None:
+        return rate_limit_key(client_ip(request))
+
+
+def submitted_email_digest(request) -> str:
+    """A digest of the email (or OAuth ``username``) in the body; ``""`` when none was sent."""
+    data = request.data if hasattr(request, "data") else request.POST  # DRF or plain Django (admin)
+    for field in ("email", "username"):
+        value = data.get(field) if hasattr(data, "get") else None
+        if isinstance(value, str) and value.strip():
+            return hashlib.sha256(normalize_email(value).encode("utf-8", "surrogatepass")).hexdigest()
+    return ""
+
+
+class EmailRateThrottle(_Bucket):
+    """Per submitted email from any network (scope ``<throttle_scope>_email``)."""
+
+    suffix = "_email"
+
+    def __init__(self, *, counts_failures_only: bool = False) -> None:
+        super().__init__()
+        self.counts_failures_only = counts_failures_only
+
+    def ident(self, request) -> str | None:
+        return submitted_email_digest(request) or None
+
+
+class EmailNetworkRateThrottle(EmailRateThrottle):
+    """Per submitted email and client network (scope ``<throttle_scope>_email_network``)."""
+
+    suffix = "_email_network"
+
+    def ident(self, request) -> str | None:
+        email = submitted_email_digest(request)
+        return f"{email}:{rate_limit_key(client_ip(request))}" if email else None
+
+
+def sign_in_throttles() -> list[_Bucket]:
+    """The buckets of a password sign-in (login, OAuth2 token, the admin's login form)."""
+    return [
+        IPRateThrottle(),
+        EmailNetworkRateThrottle(counts_failures_only=True),
+        EmailRateThrottle(counts_failures_only=True),
+    ]
+
+
+def sign_in_outcome(status_code: int) -> str:
+    """How a sign-in attempt ended, from its status: 401 is a failed guess, 2xx/3xx a success."""
+    if status_code == 401:
+        return "failure"
+    return "success" if status_code < 400 else "other"
+
+
+def settle_sign_in(throttles: Iterable[BaseThrottle], *, outcome: str) -> None:
+    """Tell the buckets how a sign-in attempt ended (see :meth:`_Bucket.settle`)."""
+    for throttle in throttles:
+        if isinstance(throttle, _Bucket):
+            throttle.settle(outcome)

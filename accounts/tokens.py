@@ -3,9 +3,11 @@
 A token pair is a pure function of its session row: the ids (``jti``), the issue time (``iat``,
 whole seconds) and the identity (user, profile, org, session) are stored on ``accounts.Session``, and
 HS256 signing is deterministic. That is what lets a racing duplicate refresh inside the grace window
-receive byte-for-byte the same successor pair (``accounts.services.session_refresh``).
+receive byte-for-byte the same successor pair (``accounts.services.sessions.session_refresh``).
 
-Claims: ``token_type``, ``exp``, ``iat``, ``jti``, ``user_id``, ``profile_id``, ``org_id``, ``sid``.
+Claims: ``token_type``, ``exp``, ``iat``, ``jti``, ``user_id``, ``profile_id`` (the membership's id),
+``org_id``, ``sid``, ``iss`` and ``aud`` (``JWT_ISSUER`` / ``JWT_AUDIENCE``: SimpleJWT adds them and
+refuses a token without them), and on access tokens ``amr`` (RFC 8176: how the session signed in).
 """
 
 from __future__ import annotations
@@ -52,18 +54,18 @@ class Claims:
     """The verified identity a token carries."""
 
     user_id: uuid.UUID
-    profile_id: uuid.UUID | None
+    membership_id: uuid.UUID | None  # the "profile_id" claim
     org_id: uuid.UUID | None
     session_id: uuid.UUID
     jti: uuid.UUID
 
     def identity_params(self) -> dict[str, uuid.UUID | None]:
-        """The identity as named SQL parameters (``sid``, ``user_id``, ``org_id``, ``profile_id``)."""
+        """The identity as named SQL parameters (``sid``, ``user_id``, ``org_id``, ``membership_id``)."""
         return {
             "sid": self.session_id,
             "user_id": self.user_id,
             "org_id": self.org_id,
-            "profile_id": self.profile_id,
+            "membership_id": self.membership_id,
         }
 
 
@@ -80,15 +82,23 @@ def _optional_str(value: uuid.UUID | None) -> str | None:
 
 
 def _encode(
-    token_type: str, *, jti: uuid.UUID, issued_at: int, expires_at: int, identity: dict[str, str | None]
+    token_type: str,
+    *,
+    jti: uuid.UUID,
+    issued_at: int,
+    expires_at: int,
+    identity: dict[str, str | None],
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    # Key order is fixed, so the same inputs always produce the same bytes.
+    # Key order is fixed, so the same inputs always produce the same bytes (the backend appends
+    # "aud" and "iss").
     payload: dict[str, Any] = {
         "token_type": token_type,
         "exp": expires_at,
         "iat": issued_at,
         "jti": jti.hex,
         **identity,
+        **(extra or {}),
     }
     return token_backend.encode(payload)
 
@@ -97,7 +107,7 @@ def pair_for_session(session) -> TokenPair:
     """The token pair a session's current state stands for (deterministic; see module docstring)."""
     identity = {
         "user_id": str(session.user_id),
-        "profile_id": _optional_str(session.profile_id),
+        "profile_id": _optional_str(session.membership_id),
         "org_id": _optional_str(session.active_org_id),
         "sid": str(session.id),
     }
@@ -110,6 +120,7 @@ def pair_for_session(session) -> TokenPair:
             issued_at=issued_at,
             expires_at=issued_at + access_lifetime_seconds(),
             identity=identity,
+            extra={"amr": list(session.amr)},
         ),
         refresh=_encode(
             "refresh",
@@ -134,7 +145,7 @@ def _decode(token_class: type[Token], raw: str) -> Claims:
             raise ValueError("missing identity claim")
         return Claims(
             user_id=uuid.UUID(payload["user_id"]),
-            profile_id=uuid.UUID(payload["profile_id"]) if payload["profile_id"] else None,
+            membership_id=uuid.UUID(payload["profile_id"]) if payload["profile_id"] else None,
             org_id=uuid.UUID(payload["org_id"]) if payload["org_id"] else None,
             session_id=uuid.UUID(payload["sid"]),
             jti=uuid.UUID(str(payload["jti"])),

@@ -1,4 +1,4 @@
-"""The admin site runs every view through the named cross-tenant path (``tenants.db.cross_tenant``).
+"""The admin site runs every view through the named cross-tenant path (``tenants.rls.context.cross_tenant``).
 
 Staff manage every org's users and memberships, so admin views are cross-tenant by nature. Template
 responses are rendered inside the block: their querysets are lazy and would otherwise be evaluated
@@ -14,10 +14,10 @@ from types import SimpleNamespace
 from django.contrib import admin
 from django.http import HttpResponse
 
-from accounts.throttles import EmailRateThrottle, IPRateThrottle
-from tenants.db import cross_tenant
+from accounts.throttles import settle_sign_in, sign_in_throttles
+from tenants.rls.context import cross_tenant
 
-# Admin sign-ins share the API's "login" buckets (per IP and per submitted email): staff accounts
+# Admin sign-ins share the API's "login" buckets (per network, and failures per email): staff accounts
 # see every org, so they are the last ones to leave open to password guessing.
 _LOGIN_SCOPE = SimpleNamespace(throttle_scope="login")
 
@@ -27,17 +27,24 @@ class AuthServiceAdminSite(admin.AdminSite):
     site_title = "authsvc admin"
 
     def login(self, request, extra_context=None):
-        if request.method == "POST":
-            for throttle in (IPRateThrottle(), EmailRateThrottle()):
-                if not throttle.allow_request(request, _LOGIN_SCOPE):
-                    retry_after = str(math.ceil(throttle.wait() or 1))
-                    return HttpResponse(
-                        "Too many sign-in attempts. Try again later.",
-                        status=429,
-                        content_type="text/plain",
-                        headers={"Retry-After": retry_after},
-                    )
-        return super().login(request, extra_context)
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        throttles = sign_in_throttles()
+        waits = [
+            throttle.wait() for throttle in throttles if not throttle.allow_request(request, _LOGIN_SCOPE)
+        ]
+        if waits:
+            settle_sign_in(throttles, outcome="other")
+            return HttpResponse(
+                "Too many sign-in attempts. Try again later.",
+                status=429,
+                content_type="text/plain",
+                headers={"Retry-After": str(math.ceil(max(wait or 1 for wait in waits)))},
+            )
+        response = super().login(request, extra_context)
+        # The form redirects on success and shows itself again on a failed guess.
+        settle_sign_in(throttles, outcome="success" if response.status_code == 302 else "failure")
+        return response
 
     def admin_view(self, view, cacheable=False):
         protected = super().admin_view(view, cacheable)

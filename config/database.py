@@ -79,7 +79,7 @@ def database_settings(
     """Return ``(runtime, owner)`` settings for the ``default`` alias.
 
     ``runtime`` is what requests use; ``owner`` holds the keys to swap in while migrating (see
-    :func:`tenants.roles.owner_connection`).
+    :func:`tenants.rls.postgres_roles.owner_connection`).
     """
     runtime = parse_database_url(url)
     runtime.update(CONN_MAX_AGE=conn_max_age, CONN_HEALTH_CHECKS=True, ATOMIC_REQUESTS=True)

@@ -103,7 +103,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "authsvc_app")
-# The role whose RLS policy admits every org: only the named cross-tenant path (tenants.db) takes it.
+# The role whose RLS policy admits every org: only the named cross-tenant path (tenants.rls.context) takes it.
 DATABASE_CROSS_TENANT_ROLE = os.environ.get("DATABASE_CROSS_TENANT_ROLE", f"{DATABASE_APP_ROLE}_cross_tenant")
 _runtime_db, DATABASE_OWNER_OVERRIDES = database_settings(
     url=resolve_database_url(BASE_DIR, allow_embedded=DEBUG),
@@ -123,7 +123,7 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
-    {"NAME": "accounts.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
+    {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -170,11 +170,13 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# Scoped throttles (accounts.throttles): per client IP, and "<scope>_email" per submitted address.
-# Override any with AUTH_THROTTLE_RATES="login=5/min,refresh=1000/min".
+# Scoped throttles (accounts.throttles): "<scope>" per client network, "<scope>_email_network" per
+# submitted address and network, "<scope>_email" per submitted address. Sign-in's email buckets count
+# failed guesses only. Override any with AUTH_THROTTLE_RATES="login=5/min,refresh=1000/min".
 THROTTLE_RATES = {
     "login": "30/min",
-    "login_email": "10/min",
+    "login_email_network": "10/min",
+    "login_email": "100/day",
     "register": "20/hour",
     "register_email": "5/hour",
     "refresh": "300/min",
@@ -215,6 +217,9 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
+    # Every token names who issued it and for whom; verification refuses a token without either.
+    "ISSUER": os.environ.get("JWT_ISSUER", "").strip() or "authsvc",
+    "AUDIENCE": os.environ.get("JWT_AUDIENCE", "").strip() or "authsvc",
 }
 
 AUTH_ALLOW_SIGNUP = env_bool("AUTH_ALLOW_SIGNUP", True)

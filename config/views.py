@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views import defaults
 from django.views.decorators.http import require_safe
 
-from tenants.checks import rls_problems
+from tenants.rls.checks import rls_problems
 
 logger = logging.getLogger(__name__)
 

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from tenants.models import Organization, Profile
+from tenants.models import Membership, Organization
 
 
-class ProfileInline(admin.TabularInline):
-    model = Profile
+class MembershipInline(admin.TabularInline):
+    model = Membership
     extra = 0
     fields = ("user", "role", "is_active", "joined_at")
     readonly_fields = ("joined_at",)
@@ -18,11 +18,11 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = [ProfileInline]
+    inlines = [MembershipInline]
 
 
-@admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "org", "role", "is_active", "joined_at")
     list_filter = ("role", "is_active")
     search_fields = ("user__email", "org__name", "org__slug")

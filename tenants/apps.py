@@ -6,4 +6,4 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenants import checks  # noqa: F401  (registers the RLS self-check)
+        from tenants.rls import checks  # noqa: F401  (registers the RLS self-check)

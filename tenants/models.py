@@ -1,3 +1,5 @@
+"""Organizations (the tenants) and memberships (a user in an org, with a role)."""
+
 from __future__ import annotations
 
 import uuid
@@ -5,16 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from tenants.db import TenantScopedModel
-
-
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
-
-
-ROLE_LEVELS: dict[str, int] = {Role.OWNER: 100, Role.ADMIN: 50, Role.MEMBER: 10}
+from tenants.policy import MembershipRole, role_level
+from tenants.rls.models import TenantScopedModel
 
 
 class Organization(models.Model):
@@ -32,20 +26,24 @@ class Organization(models.Model):
         return self.name
 
 
-class Profile(TenantScopedModel):
-    """A user's membership in one org, with a role. Under RLS (``org_id``)."""
+class Membership(TenantScopedModel):
+    """A user's membership in one org, with a role. Under RLS (``org_id``).
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profiles")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    The API calls its id ``profile_id`` (token claims, ``org/members/<profile_id>/``); in code and docs
+    it is a membership.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
     is_active = models.BooleanField(default=True)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "org"], name="profile_unique_user_org")]
+        constraints = [models.UniqueConstraint(fields=["user", "org"], name="membership_unique_user_org")]
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.org_id} ({self.role})"
 
     @property
     def role_level(self) -> int:
-        return ROLE_LEVELS[self.role]
+        return role_level(self.role)

@@ -6,8 +6,9 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.errors import Conflict, InvalidInput
-from tenants.db import tenant_context
-from tenants.models import Organization, Profile, Role
+from tenants.models import Membership, Organization
+from tenants.policy import MembershipRole
+from tenants.rls.context import tenant_context
 
 
 def organization_slug(name: str) -> str:
@@ -18,7 +19,7 @@ def organization_slug(name: str) -> str:
 
 
 @transaction.atomic(savepoint=False)
-def organization_create(*, name: str, owner) -> tuple[Organization, Profile]:
+def organization_create(*, name: str, owner) -> tuple[Organization, Membership]:
     """Create an org named ``name`` with ``owner`` as its owner; 409 ``org_slug_taken`` on a duplicate slug."""
     name = name.strip()
     slug = organization_slug(name)
@@ -27,11 +28,24 @@ def organization_create(*, name: str, owner) -> tuple[Organization, Profile]:
             org = Organization.objects.create(name=name, slug=slug)
     except IntegrityError as exc:
         raise Conflict("An organization with this name already exists.", code="org_slug_taken") from exc
-    profile = profile_create(org=org, user=owner, role=Role.OWNER)
-    return org, profile
+    membership = membership_create(org=org, user=owner, role=MembershipRole.OWNER)
+    return org, membership
 
 
-def profile_create(*, org: Organization, user, role: str = Role.MEMBER) -> Profile:
+def membership_create(*, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
     """Add ``user`` to ``org`` (inside ``org``'s tenant context, as RLS requires)."""
     with tenant_context(org.id):
-        return Profile.objects.create(org=org, user=user, role=role)
+        return Membership.objects.create(org=org, user=user, role=role)
+
+
+def membership_ensure(*, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
+    """``user``'s membership in ``org``: created with ``role`` when missing, reactivated when ended.
+
+    Reactivation revives none of the sessions the membership had (they were revoked when it ended).
+    """
+    with tenant_context(org.id):
+        membership, created = Membership.objects.get_or_create(org=org, user=user, defaults={"role": role})
+        if not created and not membership.is_active:
+            membership.is_active = True
+            membership.save(update_fields=["is_active"])
+        return membership

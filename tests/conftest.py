@@ -13,7 +13,7 @@ import pytest
 from django.db import connections
 from django.test.utils import setup_databases, teardown_databases
 
-from tenants.roles import owner_connection
+from tenants.rls.postgres_roles import owner_connection
 from tests.factories import make_org, make_user
 
 

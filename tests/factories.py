@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from accounts.models import User
-from tenants.models import Organization, Profile, Role
-from tenants.services import organization_create, profile_create
+from tenants.models import Membership, Organization
+from tenants.policy import MembershipRole
+from tenants.services import membership_create, organization_create
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -18,5 +19,5 @@ def make_org(*, name: str, owner: User) -> Organization:
     return org
 
 
-def add_member(*, org: Organization, user: User, role: str = Role.MEMBER) -> Profile:
-    return profile_create(org=org, user=user, role=role)
+def add_member(*, org: Organization, user: User, role: str = MembershipRole.MEMBER) -> Membership:
+    return membership_create(org=org, user=user, role=role)

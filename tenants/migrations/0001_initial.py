@@ -6,7 +6,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import tenants.db
+import tenants.rls.operations
 
 
 class Migration(migrations.Migration):
@@ -72,5 +72,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        tenants.db.EnableRowLevelSecurity("Profile"),
+        tenants.rls.operations.EnableRowLevelSecurity("Profile"),
     ]

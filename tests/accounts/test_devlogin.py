@@ -14,8 +14,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Session, User
-from tenants.db import cross_tenant
-from tenants.models import Organization, Profile, Role
+from tenants.models import Membership, Organization
+from tenants.policy import MembershipRole
+from tenants.rls.context import cross_tenant
 from tests.api import AUTH, bearer, claims
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,13 @@ def test_devlogin_prints_the_token_pair_for_a_new_user_and_org(debug_on):
         "access": body["access"],
         "refresh": body["refresh"],
         "expires_in": 900,
-        "user": {"id": str(user.id), "email": "dev@example.com", "first_name": "", "last_name": ""},
+        "user": {
+            "id": str(user.id),
+            "email": "dev@example.com",
+            "first_name": "",
+            "last_name": "",
+            "email_verified": False,
+        },
         "organizations": [membership],
         "org": membership,
     }
@@ -60,8 +67,8 @@ def test_devlogin_creates_the_owner_membership(debug_on):
 
     user = User.objects.get(email="dev@example.com")
     with cross_tenant():
-        profiles = list(Profile.objects.filter(user=user).values_list("org__slug", "role"))
-    assert profiles == [("dev-org", Role.OWNER)]
+        memberships = list(Membership.objects.filter(user=user).values_list("org__slug", "role"))
+    assert memberships == [("dev-org", MembershipRole.OWNER)]
     assert not user.has_usable_password()
 
 

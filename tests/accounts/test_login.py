@@ -8,8 +8,9 @@ from http import HTTPStatus
 import pytest
 
 from accounts.models import Session
-from tenants.db import cross_tenant
-from tenants.models import Profile, Role
+from tenants.models import Membership
+from tenants.policy import MembershipRole
+from tenants.rls.context import cross_tenant
 from tests.api import AUTH, claims, login
 from tests.factories import DEFAULT_PASSWORD, add_member, make_user
 
@@ -21,15 +22,15 @@ def membership(org, role: str) -> dict:
     return {"id": str(org.id), "name": org.name, "slug": org.slug, "role": role}
 
 
-def profile_of(user, org) -> Profile:
+def membership_of(user, org) -> Membership:
     with cross_tenant():
-        return Profile.objects.get(user=user, org=org)
+        return Membership.objects.get(user=user, org=org)
 
 
 @pytest.fixture
 def two_org_user(user, org, other_org):
     """Ada: owner of Acme, member of Globex."""
-    add_member(org=other_org, user=user, role=Role.MEMBER)
+    add_member(org=other_org, user=user, role=MembershipRole.MEMBER)
     return user
 
 
@@ -43,12 +44,18 @@ def test_login_of_a_single_org_user_chooses_that_org(api_client, user, org):
         "access": body["access"],
         "refresh": body["refresh"],
         "expires_in": 900,
-        "user": {"id": str(user.id), "email": "ada@example.com", "first_name": "", "last_name": ""},
+        "user": {
+            "id": str(user.id),
+            "email": "ada@example.com",
+            "first_name": "",
+            "last_name": "",
+            "email_verified": False,
+        },
         "organizations": [membership(org, "owner")],
         "org": membership(org, "owner"),
     }
     access = claims(body["access"])
-    assert (access["org_id"], access["profile_id"]) == (str(org.id), str(profile_of(user, org).id))
+    assert (access["org_id"], access["profile_id"]) == (str(org.id), str(membership_of(user, org).id))
 
 
 @pytest.mark.django_db
@@ -89,7 +96,7 @@ def test_login_with_an_org_chooses_it(api_client, two_org_user, org, other_org, 
     body = response.json()
     assert body["org"] == membership(other_org, "member")
     assert body["organizations"] == [membership(org, "owner"), membership(other_org, "member")]
-    expected = {"org_id": str(other_org.id), "profile_id": str(profile_of(two_org_user, other_org).id)}
+    expected = {"org_id": str(other_org.id), "profile_id": str(membership_of(two_org_user, other_org).id)}
     for token in (body["access"], body["refresh"]):
         token_claims = claims(token)
         assert {claim: token_claims[claim] for claim in expected} == expected
@@ -152,7 +159,7 @@ def test_login_with_an_org_the_user_is_not_in_is_forbidden(api_client, user, org
 @pytest.mark.django_db
 def test_login_with_an_org_of_an_ended_membership_is_forbidden(api_client, two_org_user, other_org):
     with cross_tenant():
-        Profile.objects.filter(user=two_org_user, org=other_org).update(is_active=False)
+        Membership.objects.filter(user=two_org_user, org=other_org).update(is_active=False)
 
     response = login(api_client, "ada@example.com", org=str(other_org.id))
 

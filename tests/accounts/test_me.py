@@ -7,7 +7,7 @@ from http import HTTPStatus
 import pytest
 
 from accounts.models import User
-from tenants.models import Role
+from tenants.policy import MembershipRole
 from tests.api import AUTH, bearer, login
 from tests.factories import add_member, make_user
 
@@ -48,6 +48,7 @@ def test_me_describes_an_owner(api_client, user, org, ada_access):
         "email": "ada@example.com",
         "first_name": "",
         "last_name": "",
+        "email_verified": False,
         "org": membership(org, "owner"),
         "role": "owner",
         "role_level": 100,
@@ -59,7 +60,7 @@ def test_me_describes_an_owner(api_client, user, org, ada_access):
 @pytest.mark.django_db
 def test_me_describes_a_member(api_client, org):
     bob = make_user(email="bob@example.com", first_name="Bob", last_name="Byte")
-    add_member(org=org, user=bob, role=Role.MEMBER)
+    add_member(org=org, user=bob, role=MembershipRole.MEMBER)
 
     response = api_client.get(ME, **bearer(access_for(api_client, "bob@example.com")))
 
@@ -69,6 +70,7 @@ def test_me_describes_a_member(api_client, org):
         "email": "bob@example.com",
         "first_name": "Bob",
         "last_name": "Byte",
+        "email_verified": False,
         "org": membership(org, "member"),
         "role": "member",
         "role_level": 10,
@@ -79,7 +81,7 @@ def test_me_describes_a_member(api_client, org):
 
 @pytest.mark.django_db
 def test_me_of_a_token_without_an_org_has_no_role(api_client, user, org, other_org):
-    add_member(org=other_org, user=user, role=Role.ADMIN)
+    add_member(org=other_org, user=user, role=MembershipRole.ADMIN)
 
     response = api_client.get(ME, **bearer(access_for(api_client, "ada@example.com")))
 
@@ -89,6 +91,7 @@ def test_me_of_a_token_without_an_org_has_no_role(api_client, user, org, other_o
         "email": "ada@example.com",
         "first_name": "",
         "last_name": "",
+        "email_verified": False,
         "org": None,
         "role": None,
         "role_level": 0,
@@ -169,6 +172,7 @@ def test_patch_me_updates_the_names(api_client, user, org, ada_access):
         "email": "ada@example.com",
         "first_name": "Ada",
         "last_name": "Lovelace",
+        "email_verified": False,
         "org": membership(org, "owner"),
         "role": "owner",
         "role_level": 100,

@@ -6,8 +6,9 @@ from http import HTTPStatus
 
 import pytest
 
-from tenants.db import cross_tenant
-from tenants.models import Organization, Profile, Role
+from tenants.models import Membership, Organization
+from tenants.policy import MembershipRole
+from tenants.rls.context import cross_tenant
 from tests.api import AUTH, bearer, login
 from tests.factories import add_member, make_user
 
@@ -20,24 +21,25 @@ def membership(org, role: str) -> dict:
     return {"id": str(org.id), "name": org.name, "slug": org.slug, "role": role}
 
 
-def member(profile: Profile) -> dict:
-    user = profile.user
+def member(membership: Membership) -> dict:
+    user = membership.user
     return {
-        "profile_id": str(profile.id),
+        "profile_id": str(membership.id),
         "user": {
             "id": str(user.id),
             "email": user.email,
             "first_name": user.first_name,
             "last_name": user.last_name,
+            "email_verified": user.email_verified,
         },
-        "role": profile.role,
-        "joined_at": profile.joined_at.isoformat().replace("+00:00", "Z"),
+        "role": membership.role,
+        "joined_at": membership.joined_at.isoformat().replace("+00:00", "Z"),
     }
 
 
-def profile_of(user, org) -> Profile:
+def membership_of(user, org) -> Membership:
     with cross_tenant():
-        return Profile.objects.select_related("user").get(user=user, org=org)
+        return Membership.objects.select_related("user").get(user=user, org=org)
 
 
 def access_for(client, email: str) -> str:
@@ -56,7 +58,7 @@ def ada_access(api_client, user, org) -> str:
 
 @pytest.mark.django_db
 def test_orgs_lists_the_users_orgs_with_roles(api_client, user, org, other_org):
-    add_member(org=other_org, user=user, role=Role.ADMIN)
+    add_member(org=other_org, user=user, role=MembershipRole.ADMIN)
     make_user(email="stranger@example.com")
 
     response = api_client.get(ORGS, **bearer(access_for(api_client, "ada@example.com")))
@@ -87,8 +89,8 @@ def test_create_org_makes_the_caller_its_owner(api_client, user, org, ada_access
     assert response.status_code == HTTPStatus.CREATED
     created = Organization.objects.get(slug="initech")
     assert response.json() == {"id": str(created.id), "name": "Initech", "slug": "initech", "role": "owner"}
-    profile = profile_of(user, created)
-    assert (profile.role, profile.is_active) == (Role.OWNER, True)
+    membership = membership_of(user, created)
+    assert (membership.role, membership.is_active) == (MembershipRole.OWNER, True)
 
 
 @pytest.mark.django_db
@@ -113,7 +115,7 @@ def test_create_org_with_a_taken_slug_is_a_conflict(api_client, user, org, other
     }
     assert Organization.objects.filter(slug="globex").count() == 1
     with cross_tenant():
-        assert not Profile.objects.filter(user=user, org=other_org).exists()
+        assert not Membership.objects.filter(user=user, org=other_org).exists()
 
 
 @pytest.mark.django_db
@@ -164,14 +166,14 @@ def test_create_org_without_credentials_is_unauthorized(api_client):
 @pytest.mark.django_db
 def test_members_lists_the_active_orgs_members(api_client, user, org):
     bob = make_user(email="bob@example.com", first_name="Bob", last_name="Byte")
-    bob_profile = add_member(org=org, user=bob, role=Role.ADMIN)
+    bob_membership = add_member(org=org, user=bob, role=MembershipRole.ADMIN)
     access = access_for(api_client, "ada@example.com")
 
     response = api_client.get(MEMBERS, **bearer(access))
 
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == [member(profile_of(user, org)), member(profile_of(bob, org))]
-    assert response.json()[1]["profile_id"] == str(bob_profile.id)
+    assert response.json() == [member(membership_of(user, org)), member(membership_of(bob, org))]
+    assert response.json()[1]["profile_id"] == str(bob_membership.id)
 
 
 @pytest.mark.django_db
@@ -202,7 +204,7 @@ def test_members_of_a_user_in_two_orgs_follow_the_chosen_org(api_client, user, o
 def test_members_leaves_out_inactive_memberships(api_client, user, org):
     gone = add_member(org=org, user=make_user(email="gone@example.com"))
     with cross_tenant():
-        Profile.objects.filter(pk=gone.pk).update(is_active=False)
+        Membership.objects.filter(pk=gone.pk).update(is_active=False)
     access = access_for(api_client, "ada@example.com")
 
     response = api_client.get(MEMBERS, **bearer(access))

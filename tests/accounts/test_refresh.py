@@ -20,8 +20,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Session, User
-from tenants.db import tenant_context
-from tenants.models import Profile
+from tenants.models import Membership
+from tenants.rls.context import tenant_context
 from tests.api import AUTH, bearer, claims, login
 
 TOKEN_NOT_VALID = {"detail": "Token is invalid or expired.", "code": "token_not_valid"}
@@ -275,7 +275,7 @@ def test_refresh_of_a_logged_out_session_is_refused(api_client, pair):
 @pytest.mark.django_db
 def test_refresh_after_membership_deactivated_is_refused(api_client, user, org, pair):
     with tenant_context(org.id):
-        assert Profile.objects.filter(user=user).update(is_active=False) == 1
+        assert Membership.objects.filter(user=user).update(is_active=False) == 1
 
     response = refresh(api_client, pair["refresh"])
 
@@ -285,7 +285,7 @@ def test_refresh_after_membership_deactivated_is_refused(api_client, user, org, 
 @pytest.mark.django_db
 def test_access_after_membership_deactivated_is_refused(api_client, user, org, pair):
     with tenant_context(org.id):
-        Profile.objects.filter(user=user).update(is_active=False)
+        Membership.objects.filter(user=user).update(is_active=False)
 
     response = me(api_client, pair["access"])
 
@@ -324,7 +324,7 @@ def test_spent_refresh_within_grace_is_refused_after_membership_deactivated(
     api_client, user, org, pair, rotated
 ):
     with tenant_context(org.id):
-        Profile.objects.filter(user=user).update(is_active=False)
+        Membership.objects.filter(user=user).update(is_active=False)
 
     response = refresh(api_client, pair["refresh"])
 

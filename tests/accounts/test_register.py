@@ -7,8 +7,9 @@ from http import HTTPStatus
 import pytest
 
 from accounts.models import Session, User
-from tenants.db import cross_tenant
-from tenants.models import Organization, Profile, Role
+from tenants.models import Membership, Organization
+from tenants.policy import MembershipRole
+from tenants.rls.context import cross_tenant
 from tests.api import AUTH, claims, login
 
 REGISTER = f"{AUTH}/register/"
@@ -30,9 +31,9 @@ def register(client, **overrides):
     return client.post(REGISTER, body, format="json")
 
 
-def owner_profiles(user_id) -> list[Profile]:
+def owner_memberships(user_id) -> list[Membership]:
     with cross_tenant():
-        return list(Profile.objects.filter(user_id=user_id).select_related("org"))
+        return list(Membership.objects.filter(user_id=user_id).select_related("org"))
 
 
 @pytest.mark.django_db
@@ -53,6 +54,7 @@ def test_register_answers_201_with_the_token_pair(api_client):
             "email": "grace@example.com",
             "first_name": "Grace",
             "last_name": "Hopper",
+            "email_verified": False,
         },
         "organizations": [membership],
         "org": membership,
@@ -78,7 +80,9 @@ def test_register_creates_the_user_the_org_and_the_owner_membership(api_client):
     assert user.check_password(STRONG_PASSWORD)
     org = Organization.objects.get()
     assert (org.name, org.slug) == ("Hopper & Sons, Ltd.", "hopper-sons-ltd")
-    assert [(p.org_id, p.role, p.is_active) for p in owner_profiles(user.id)] == [(org.id, Role.OWNER, True)]
+    assert [(p.org_id, p.role, p.is_active) for p in owner_memberships(user.id)] == [
+        (org.id, MembershipRole.OWNER, True)
+    ]
 
 
 @pytest.mark.django_db
@@ -87,16 +91,17 @@ def test_register_access_token_carries_the_identity_claims(api_client):
 
     access = claims(body["access"])
     user = User.objects.get(email="grace@example.com")
-    (profile,) = owner_profiles(user.id)
+    (membership,) = owner_memberships(user.id)
     session = Session.objects.get(user=user)
-    assert set(access) == {"token_type", "exp", "iat", "jti", *IDENTITY_CLAIMS}
+    assert set(access) == {"token_type", "exp", "iat", "jti", "iss", "aud", "amr", *IDENTITY_CLAIMS}
+    assert (access["iss"], access["aud"], access["amr"]) == ("authsvc", "authsvc", ["pwd"])
     assert access["token_type"] == "access"
     assert access["exp"] - access["iat"] == ACCESS_SECONDS
     assert access["jti"]
     assert {claim: access[claim] for claim in IDENTITY_CLAIMS} == {
         "user_id": str(user.id),
-        "profile_id": str(profile.id),
-        "org_id": str(profile.org_id),
+        "profile_id": str(membership.id),
+        "org_id": str(membership.org_id),
         "sid": str(session.id),
     }
 

@@ -9,8 +9,8 @@ import pytest
 
 from accounts.models import Session, User
 from accounts.throttles import rate_limit_key
-from tenants.db import tenant_context
-from tenants.models import Profile
+from tenants.models import Membership
+from tenants.rls.context import tenant_context
 from tests.api import AUTH, bearer, login
 from tests.factories import DEFAULT_PASSWORD
 
@@ -101,11 +101,11 @@ def test_devlogin_reactivates_an_ended_membership(user, org, settings):
 
     settings.DEBUG = True
     with tenant_context(org.id):
-        Profile.objects.filter(user=user).update(is_active=False)
+        Membership.objects.filter(user=user).update(is_active=False)
     out = io.StringIO()
 
     call_command("devlogin", "ada@example.com", "--org", "Acme", stdout=out)
 
     assert json.loads(out.getvalue())["org"]["slug"] == "acme"
     with tenant_context(org.id):
-        assert Profile.objects.get(user=user).is_active
+        assert Membership.objects.get(user=user).is_active

@@ -8,8 +8,9 @@ from http import HTTPStatus
 import pytest
 
 from accounts.models import Session
-from tenants.db import tenant_context
-from tenants.models import Profile, Role
+from tenants.models import Membership
+from tenants.policy import MembershipRole
+from tenants.rls.context import tenant_context
 from tests.api import AUTH, bearer, claims, login
 from tests.factories import add_member
 
@@ -26,9 +27,9 @@ def me(client, access):
 
 
 @pytest.fixture
-def membership(user, org, other_org) -> Profile:
+def membership(user, org, other_org) -> Membership:
     """Ada owns Acme and is a plain member of Globex."""
-    return add_member(org=other_org, user=user, role=Role.MEMBER)
+    return add_member(org=other_org, user=user, role=MembershipRole.MEMBER)
 
 
 @pytest.fixture
@@ -54,7 +55,13 @@ def test_switch_org_answers_a_pair_scoped_to_that_org(user, org, other_org, swit
         "access": body["access"],
         "refresh": body["refresh"],
         "expires_in": 900,
-        "user": {"id": str(user.id), "email": "ada@example.com", "first_name": "", "last_name": ""},
+        "user": {
+            "id": str(user.id),
+            "email": "ada@example.com",
+            "first_name": "",
+            "last_name": "",
+            "email_verified": False,
+        },
         "organizations": [
             {"id": str(org.id), "name": "Acme", "slug": "acme", "role": "owner"},
             {"id": str(other_org.id), "name": "Globex", "slug": "globex", "role": "member"},
@@ -156,9 +163,9 @@ def _unknown_org(other_org, user):
 
 
 def _left_org(other_org, user):
-    profile = add_member(org=other_org, user=user)
+    membership = add_member(org=other_org, user=user)
     with tenant_context(other_org.id):
-        Profile.objects.filter(pk=profile.pk).update(is_active=False)
+        Membership.objects.filter(pk=membership.pk).update(is_active=False)
     return other_org.id
 
 

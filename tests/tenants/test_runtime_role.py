@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.checks import Error
 from django.db import ProgrammingError, connection, transaction
 
-from tenants.checks import check_row_level_security, rls_problems, tenant_tables
-from tenants.roles import owner_connection
+from tenants.rls.checks import check_row_level_security, rls_problems, tenant_tables
+from tenants.rls.postgres_roles import owner_connection
 
 
 def fetchone(sql: str, params: list | None = None) -> tuple:
@@ -74,16 +74,16 @@ def test_runtime_role_is_not_a_member_of_any_tenant_table_owner():
 
 
 @pytest.mark.django_db
-def test_tenant_tables_come_from_the_model_registry_and_include_profiles():
+def test_tenant_tables_come_from_the_model_registry_and_include_memberships():
     tables = tenant_tables()
-    assert "tenants_profile" in tables
+    assert "tenants_membership" in tables
     assert "tenants_organization" not in tables  # orgs themselves are not tenant rows
 
 
 @pytest.mark.django_db
 def test_every_tenant_table_has_enabled_and_forced_rls():
     flags = tenant_table_rows("c.relrowsecurity, c.relforcerowsecurity")
-    assert flags["tenants_profile"] == (True, True)
+    assert flags["tenants_membership"] == (True, True)
     assert all(flag == (True, True) for flag in flags.values()), flags
 
 
@@ -171,4 +171,4 @@ def test_runtime_role_has_dml_but_not_truncate_on_tenant_tables():
 def test_runtime_role_cannot_switch_rls_off():
     with pytest.raises(ProgrammingError, match="must be owner"), transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE tenants_profile NO FORCE ROW LEVEL SECURITY")
+            cursor.execute("ALTER TABLE tenants_membership NO FORCE ROW LEVEL SECURITY")

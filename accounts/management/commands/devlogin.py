@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.core.validators import validate_email
-from django.db import transaction
 
-from accounts import services
-from accounts.models import User, normalize_email
-from accounts.serializers import sign_in_body
-from core.http import RequestMeta
-from tenants.db import tenant_context
-from tenants.models import Organization, Profile, Role
-from tenants.services import organization_create, organization_slug
+from accounts.api.outputs import sign_in_body
+from accounts.services.development import dev_sign_in
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -33,30 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="Organization name (created if missing).")
 
     def handle(self, *args, email: str, org: str, **options) -> None:
-        if not settings.DEBUG:
-            raise CommandError("devlogin only runs with DEBUG on (DJANGO_DEBUG=1); no token was issued.")
-        email = normalize_email(email)
         try:
-            validate_email(email)
-        except ValidationError as exc:
-            raise CommandError(f"Not a valid email address: {email!r}") from exc
-        with transaction.atomic():
-            user, _ = User.objects.get_or_create(email=email, defaults={"password": "!devlogin"})
-            if not user.is_active:
-                raise CommandError(f"{email} is deactivated; reactivate the user in the admin first.")
-            organization = Organization.objects.filter(slug=organization_slug(org)).first()
-            if organization is None:
-                organization, _ = organization_create(name=org, owner=user)
-            with tenant_context(organization.id):
-                profile, created = Profile.objects.get_or_create(
-                    org=organization, user=user, defaults={"role": Role.OWNER, "is_active": True}
-                )
-                if not created and not profile.is_active:  # a development shortcut: come back in
-                    profile.is_active = True
-                    profile.save(update_fields=["is_active"])
-            result = services.sign_in(
-                user=user,
-                meta=RequestMeta(ip=None, user_agent="manage.py devlogin"),
-                org_reference=str(organization.id),
-            )
+            result = dev_sign_in(email=email, org_name=org)
+        except ApplicationError as exc:
+            raise CommandError(str(exc.detail)) from exc
         self.stdout.write(json.dumps(sign_in_body(result)))

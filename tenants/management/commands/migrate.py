@@ -11,8 +11,13 @@ from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
 from django.db import connections
 
-from tenants.checks import rls_problems
-from tenants.roles import ensure_roles, grant_runtime_privileges, is_owner_connection, owner_connection
+from tenants.rls.checks import rls_problems
+from tenants.rls.postgres_roles import (
+    ensure_roles,
+    grant_runtime_privileges,
+    is_owner_connection,
+    owner_connection,
+)
 
 
 class Command(DjangoMigrateCommand):

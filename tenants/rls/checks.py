@@ -18,7 +18,8 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.db import connections
 
-from tenants.db import TENANT_POLICY, TenantScopedModel
+from tenants.rls.models import TenantScopedModel
+from tenants.rls.operations import TENANT_POLICY
 
 CHECK_TAG = "rls"
 

@@ -20,22 +20,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, models, transaction
-from django.db.migrations.operations.base import Operation
-
-from core.errors import ApplicationError
+from django.db import connections, transaction
 
 ORG_SETTING = "app.current_org"
-TENANT_POLICY = "tenant_isolation"
-CROSS_TENANT_POLICY = "cross_tenant"
 
 
-class TenantContextError(ApplicationError):
-    """Programming error: tenant context used outside a transaction."""
+class TenantContextError(RuntimeError):
+    """Programming error: tenant context used outside a transaction.
 
-    status_code = 500
-    default_code = "tenant_context_error"
-    default_detail = "Tenant context requires a transaction."
+    Deliberately not an API error: it is a bug, so it reaches Django's 500 handler, which logs it and
+    answers a generic body (``config.views.server_error``); its message never goes to the client.
+    """
 
 
 def _require_transaction(using: str) -> None:
@@ -129,76 +124,3 @@ def cross_tenant_rows(
         cursor.nextset()  # past SAVEPOINT
         cursor.nextset()  # past SET
         return cursor.fetchall()
-
-
-class TenantScopedModel(models.Model):
-    """Base for every table that belongs to one org: a UUID key and ``org_id``, under RLS.
-
-    A subclass's migration must apply :class:`EnableRowLevelSecurity` after creating the table; the
-    self-check (``tenants.checks``) fails for any subclass whose table lacks it.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        abstract = True
-
-
-def tenant_policy_sql(table: str, *, quote=lambda name: f'"{name}"') -> list[str]:
-    """The statements that put ``table`` under forced, fail-closed RLS on ``org_id``."""
-    predicate = f"org_id = NULLIF(current_setting('{ORG_SETTING}', true), '')::uuid"
-    cross_role = quote(settings.DATABASE_CROSS_TENANT_ROLE)
-    return [
-        f"ALTER TABLE {quote(table)} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {quote(table)} FORCE ROW LEVEL SECURITY",
-        f"DROP POLICY IF EXISTS {TENANT_POLICY} ON {quote(table)}",
-        f"CREATE POLICY {TENANT_POLICY} ON {quote(table)} USING ({predicate}) WITH CHECK ({predicate})",
-        f"DROP POLICY IF EXISTS {CROSS_TENANT_POLICY} ON {quote(table)}",
-        f"CREATE POLICY {CROSS_TENANT_POLICY} ON {quote(table)} TO {cross_role} USING (true) WITH CHECK (true)",
-    ]
-
-
-class EnableRowLevelSecurity(Operation):
-    """Migration operation: enable + force RLS on a model's table with the tenant policies.
-
-    Usage in a downstream app's migration, right after ``CreateModel``::
-
-        EnableRowLevelSecurity("Widget")
-    """
-
-    reversible = True
-
-    def __init__(self, model_name: str) -> None:
-        self.model_name = model_name
-
-    def state_forwards(self, app_label, state) -> None:
-        pass
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        from tenants.roles import ensure_roles
-
-        table = to_state.apps.get_model(app_label, self.model_name)._meta.db_table
-        ensure_roles(schema_editor.connection)
-        for statement in tenant_policy_sql(table, quote=schema_editor.quote_name):
-            schema_editor.execute(statement)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        table = schema_editor.quote_name(from_state.apps.get_model(app_label, self.model_name)._meta.db_table)
-        for statement in (
-            f"DROP POLICY IF EXISTS {CROSS_TENANT_POLICY} ON {table}",
-            f"DROP POLICY IF EXISTS {TENANT_POLICY} ON {table}",
-            f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
-            f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
-        ):
-            schema_editor.execute(statement)
-
-    def describe(self) -> str:
-        return f"Enable forced row-level security on {self.model_name}"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        return f"rls_{self.model_name.lower()}"
-
-    def deconstruct(self):
-        return (self.__class__.__qualname__, [self.model_name], {})

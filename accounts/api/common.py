@@ -1,0 +1,59 @@
+"""What the accounts views share: the public-view base, input validation, token responses."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.throttles import (
+    EmailRateThrottle,
+    IPRateThrottle,
+    settle_sign_in,
+    sign_in_outcome,
+    sign_in_throttles,
+)
+
+# RFC 6749 §5.1: a response carrying tokens must not be stored by any cache.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class PublicView(APIView):
+    """An endpoint for callers without a token, throttled per client network and per submitted email.
+
+    A password sign-in (``checks_password = True``) uses ``accounts.throttles.sign_in_throttles``,
+    whose email buckets count failed guesses only: the view tells them how the attempt ended.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [IPRateThrottle, EmailRateThrottle]
+    checks_password = False
+
+    def get_throttles(self):
+        if not hasattr(self, "_throttles"):  # one set per request, kept to settle after the response
+            self._throttles = sign_in_throttles() if self.checks_password else super().get_throttles()
+        return self._throttles
+
+    def sign_in_outcome(self, response: Response) -> str:
+        return sign_in_outcome(response.status_code)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.checks_password and hasattr(self, "_throttles"):
+            settle_sign_in(self._throttles, outcome=self.sign_in_outcome(response))
+        return response
+
+
+def validated(serializer_class, request) -> dict:
+    """The request body through ``serializer_class``: its validated data, or DRF's 400 field map."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def token_response(body: dict, status: int = HTTPStatus.OK) -> Response:
+    """A response that carries tokens: never cached (every sign-in, refresh and switch-org)."""
+    return Response(body, status=status, headers=NO_STORE)

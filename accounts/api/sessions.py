@@ -1,0 +1,137 @@
+"""Session endpoints: ``refresh/``, ``switch-org/``, ``logout/``, ``logout-all/``, ``sessions/``."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.common import PublicView, token_response, validated
+from accounts.api.outputs import TOKEN_PAIR, SignInSerializer, TokenPairSerializer, sign_in_response
+from accounts.models import RevokeReason
+from accounts.selectors import user_sessions
+from accounts.services.sessions import (
+    session_refresh,
+    session_revoke,
+    sessions_revoke_for_user,
+    switch_org,
+)
+from accounts.throttles import IPRateThrottle
+from core.errors import NotFound
+from core.fields import StrictCharField, StrictUUIDField
+from core.http import RequestMeta
+from core.shapes import error_response, render
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = StrictCharField(max_length=4096)
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = StrictCharField(max_length=4096, required=False)
+
+
+class SwitchOrgInputSerializer(serializers.Serializer):
+    org_id = StrictUUIDField()
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    user_agent = serializers.CharField()
+    ip = serializers.IPAddressField(allow_null=True)
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, session) -> bool:
+        return session.id == self.context["current_session_id"]
+
+
+class RefreshView(PublicView):
+    throttle_scope = "refresh"
+    throttle_classes = [IPRateThrottle]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The service manages its own transactions: a detected replay must stay revoked although the
+        # response is a 401 (DRF would roll an ATOMIC_REQUESTS transaction back on any error).
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+
+    @extend_schema(
+        summary="Rotate a refresh token",
+        request=RefreshInputSerializer,
+        responses={
+            200: TokenPairSerializer,
+            401: error_response("`token_not_valid` (also on replay: the session ends)"),
+            429: error_response("`throttled`"),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        data = validated(RefreshInputSerializer, request)
+        pair = session_refresh(raw_refresh=data["refresh"], meta=RequestMeta.from_request(request))
+        return token_response(render(TOKEN_PAIR, pair))
+
+
+class SwitchOrgView(APIView):
+    @extend_schema(
+        summary="Switch the active organization",
+        request=SwitchOrgInputSerializer,
+        responses={
+            200: SignInSerializer,
+            403: error_response("`not_a_member`"),
+            404: error_response("`org_not_found`"),
+        },
+    )
+    def post(self, request):
+        data = validated(SwitchOrgInputSerializer, request)
+        result = switch_org(
+            user=request.user,
+            session_id=request.auth.session_id,
+            amr=request.auth.amr,
+            org_id=data["org_id"],
+            meta=RequestMeta.from_request(request),
+        )
+        return sign_in_response(result)
+
+
+class LogoutView(APIView):
+    @extend_schema(summary="End this session", request=LogoutInputSerializer, responses={204: None})
+    def post(self, request):
+        validated(LogoutInputSerializer, request)
+        session_revoke(
+            user_id=request.user.id, session_id=request.auth.session_id, reason=RevokeReason.LOGOUT
+        )
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    @extend_schema(summary="End every session of this user", request=None, responses={204: None})
+    def post(self, request):
+        sessions_revoke_for_user(user_id=request.user.id, reason=RevokeReason.LOGOUT_ALL)
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class SessionListView(APIView):
+    @extend_schema(summary="List this user's live sessions", responses={200: SessionSerializer(many=True)})
+    def get(self, request):
+        sessions = user_sessions(user_id=request.user.id)
+        context = {"current_session_id": request.auth.session_id}
+        return Response(SessionSerializer(sessions, many=True, context=context).data)
+
+
+class SessionDetailView(APIView):
+    @extend_schema(
+        summary="Revoke one of this user's sessions",
+        responses={204: None, 404: error_response("`not_found`")},
+    )
+    def delete(self, request, session_id):
+        if not session_revoke(
+            user_id=request.user.id, session_id=session_id, reason=RevokeReason.REVOKED_BY_USER
+        ):
+            raise NotFound("Session not found.")
+        return Response(status=HTTPStatus.NO_CONTENT)

@@ -1,0 +1,168 @@
+"""Sign-in endpoints: ``register/``, ``login/`` and the OAuth2 password grant ``token/``."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser
+from rest_framework.response import Response
+
+from accounts.api.common import PublicView, token_response, validated
+from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.services.passwords import InvalidCredentials, user_authenticate
+from accounts.services.registration import signup_require_allowed, user_register
+from accounts.services.sign_in import sign_in
+from core.fields import StrictCharField, StrictEmailField
+from core.http import RequestMeta
+from core.shapes import error_response
+
+# Passwords of a new account: 8-128 characters (API.md), then Django's validators in the service. At
+# sign-in only a bound against absurd sizes: the hasher never sees megabytes, and an old password
+# shorter than today's rule still signs in.
+NEW_PASSWORD = {
+    "trim_whitespace": False,
+    "min_length": 8,
+    "max_length": 128,
+    "error_messages": {  # the words of the password validators (settings.AUTH_PASSWORD_VALIDATORS)
+        "min_length": "This password is too short. It must contain at least 8 characters.",
+        "max_length": "This password is too long. It must contain at most 128 characters.",
+    },
+}
+PASSWORD = {"trim_whitespace": False, "max_length": 1024}
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(**NEW_PASSWORD)
+    organization_name = StrictCharField(max_length=200)
+    first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class LoginInputSerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(**PASSWORD)
+    org = StrictCharField(max_length=220, required=False, allow_null=True, allow_blank=False)
+
+
+class OAuthPasswordInputSerializer(serializers.Serializer):
+    grant_type = StrictCharField()
+    username = StrictCharField(max_length=254)
+    password = StrictCharField(**PASSWORD)
+
+
+class OAuthTokenSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    refresh_token = serializers.CharField()
+
+
+class OAuthErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    error_description = serializers.CharField()
+
+
+class RegisterView(PublicView):
+    throttle_scope = "register"
+
+    @extend_schema(
+        summary="Create an account and its organization",
+        request=RegisterInputSerializer,
+        responses={
+            201: SignInSerializer,
+            400: OpenApiResponse(description="Invalid email, weak password or organization name"),
+            403: error_response("`signup_disabled`"),
+            409: error_response("`email_taken` or `org_slug_taken`"),
+            429: error_response("`throttled`"),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        signup_require_allowed()
+        data = validated(RegisterInputSerializer, request)
+        return sign_in_response(user_register(**data, meta=RequestMeta.from_request(request)))
+
+
+class LoginView(PublicView):
+    throttle_scope = "login"
+    checks_password = True
+
+    @extend_schema(
+        summary="Sign in with email and password",
+        request=LoginInputSerializer,
+        responses={
+            200: SignInSerializer,
+            401: error_response("`invalid_credentials` (unknown email and wrong password alike)"),
+            403: error_response("`not_a_member` of the requested org"),
+            404: error_response("`org_not_found`"),
+            429: error_response("`throttled`"),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        data = validated(LoginInputSerializer, request)
+        user = user_authenticate(email=data["email"], password=data["password"])
+        result = sign_in(
+            user=user,
+            amr=["pwd"],
+            meta=RequestMeta.from_request(request),
+            org_reference=data.get("org") or None,
+        )
+        return sign_in_response(result)
+
+
+class OAuthTokenView(PublicView):
+    """OAuth2 resource-owner password grant, for Swagger UI's Authorize button."""
+
+    throttle_scope = "login"
+    checks_password = True
+    parser_classes = [FormParser]
+
+    @extend_schema(
+        summary="OAuth2 password grant (form-encoded)",
+        request={"application/x-www-form-urlencoded": OAuthPasswordInputSerializer},
+        responses={
+            200: OAuthTokenSerializer,
+            400: OpenApiResponse(
+                OAuthErrorSerializer,
+                description='`{"error": "invalid_request" | "unsupported_grant_type" | "invalid_grant"}`',
+            ),
+            429: error_response("`throttled`"),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        grant_type = request.data.get("grant_type")
+        if not grant_type:
+            return _oauth_error("invalid_request", "grant_type, username and password are required.")
+        if grant_type != "password":
+            return _oauth_error("unsupported_grant_type", "Only the password grant is supported.")
+        serializer = OAuthPasswordInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _oauth_error("invalid_request", "grant_type, username and password are required.")
+        data = serializer.validated_data
+        try:
+            user = user_authenticate(email=data["username"], password=data["password"])
+        except InvalidCredentials:
+            return _oauth_error("invalid_grant", "Invalid username or password.")
+        pair = sign_in(user=user, amr=["pwd"], meta=RequestMeta.from_request(request)).pair
+        return token_response(
+            {
+                "access_token": pair.access,
+                "token_type": "bearer",
+                "expires_in": pair.expires_in,
+                "refresh_token": pair.refresh,
+            }
+        )
+
+    def sign_in_outcome(self, response: Response) -> str:
+        rejected = isinstance(response.data, dict) and response.data.get("error") == "invalid_grant"
+        return "failure" if rejected else super().sign_in_outcome(response)
+
+
+def _oauth_error(error: str, description: str) -> Response:
+    # RFC 6749 §5.2: errors of the token endpoint are 400 with an "error" code.
+    return Response({"error": error, "error_description": description}, status=HTTPStatus.BAD_REQUEST)

@@ -1,0 +1,173 @@
+"""The session (refresh family) after sign-in: rotation, switch-org and revocation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.models import RevokeReason, Session, User, session_alive_sql
+from accounts.services.sign_in import SignIn, sign_in
+from core.http import RequestMeta
+from tenants.rls.context import execute_in_org
+
+logger = logging.getLogger(__name__)
+
+# --- Refresh rotation (RFC 9700 §4.14.2) ------------------------------------------------------------
+
+# The session may continue: alive, its user active and its membership (if any) active and the user's
+# own. The same rule as the per-request check (accounts.selectors), for a session aliased "s".
+_SESSION_HOLDER_SQL = f"""
+  {session_alive_sql("s")}
+  AND EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = s.user_id AND u.is_active)
+  AND (s.membership_id IS NULL OR EXISTS (
+        SELECT 1 FROM tenants_membership m
+        WHERE m.id = s.membership_id AND m.is_active AND m.user_id = s.user_id
+          AND m.org_id = s.active_org_id))
+"""  # noqa: S608 (no user input in the text)
+_ROTATED_FIELDS = (
+    "id",
+    "user_id",
+    "membership_id",
+    "active_org_id",
+    "amr",
+    "issued_at",
+    "expires_at",
+    "refresh_jti",
+    "access_jti",
+)
+_ROTATE_SQL = f"""
+UPDATE accounts_session AS s
+SET previous_refresh_jti = s.refresh_jti, refresh_jti = %(new_refresh)s, access_jti = %(new_access)s,
+    issued_at = %(issued_at)s, rotated_at = now(), last_used_at = now()
+WHERE s.id = %(sid)s AND s.user_id = %(user_id)s AND s.refresh_jti = %(jti)s
+  AND s.active_org_id IS NOT DISTINCT FROM %(org_id)s
+  AND s.membership_id IS NOT DISTINCT FROM %(membership_id)s
+  AND {_SESSION_HOLDER_SQL}
+RETURNING {", ".join(f"s.{field}" for field in _ROTATED_FIELDS)}
+"""  # noqa: S608 (no user input in the text)
+_GRACE_HOLDER_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM accounts_session s WHERE s.id = %s AND {_SESSION_HOLDER_SQL})"  # noqa: S608
+)
+
+
+def session_refresh(*, raw_refresh: Any, meta: RequestMeta) -> tokens.TokenPair:
+    """Spend a refresh token and return its successor pair, in the same session.
+
+    * The live token: one conditional ``UPDATE … RETURNING`` (with the tenant context folded into the
+      same round trip) spends it, so concurrent refreshes cannot fork the session; the user and the
+      membership are re-checked in the same statement.
+    * The token spent just before, presented again within ``JWT_REFRESH_REUSE_GRACE_SECONDS``: two
+      tabs raced; both get the **same** successor pair (re-derived from the row, see ``tokens``). Each
+      such hit is logged with the user, session, IP and user agent.
+    * Any other spent token: replay. The whole session is revoked (committed) and the answer is 401.
+
+    Runs outside the request transaction: the revocation must persist although the response is an error.
+    """
+    claims = tokens.decode_refresh(raw_refresh)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            execute_in_org(
+                cursor,
+                claims.org_id,
+                _ROTATE_SQL,
+                {
+                    **claims.identity_params(),
+                    "jti": claims.jti,
+                    "new_refresh": uuid.uuid4(),
+                    "new_access": uuid.uuid4(),
+                    "issued_at": int(timezone.now().timestamp()),
+                },
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return tokens.pair_for_session(Session(**dict(zip(_ROTATED_FIELDS, row, strict=True))))
+        grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
+        session = (
+            Session.objects.select_for_update()
+            .filter(id=claims.session_id, user_id=claims.user_id)
+            .alive()
+            # The database's clock, the one that wrote rotated_at, decides the grace window.
+            .annotate(
+                in_grace=ExpressionWrapper(Q(rotated_at__gte=Now() - grace), output_field=BooleanField())
+            )
+            .first()
+        )
+        if session is None:
+            raise tokens.InvalidToken()
+        racing_duplicate = session.previous_refresh_jti == claims.jti and bool(session.in_grace)
+        if racing_duplicate and _session_holder_allowed(session):
+            logger.info(
+                "refresh grace hit: session %s of user %s, ip %s, user agent %r",
+                session.id,
+                session.user_id,
+                meta.ip,
+                meta.user_agent,
+            )
+            return tokens.pair_for_session(session)
+        if racing_duplicate or session.refresh_jti == claims.jti:
+            reason = RevokeReason.ACCESS_LOST  # the user was deactivated or the membership ended
+        else:
+            reason = RevokeReason.REFRESH_REUSE
+        Session.objects.filter(id=session.id).revoke(reason=reason)
+    if reason == RevokeReason.REFRESH_REUSE:
+        logger.warning(
+            "refresh token reuse: session %s of user %s revoked (ip %s, user agent %r)",
+            session.id,
+            session.user_id,
+            meta.ip,
+            meta.user_agent,
+        )
+    raise tokens.InvalidToken()
+
+
+def _session_holder_allowed(session: Session) -> bool:
+    """The session may continue (see ``_SESSION_HOLDER_SQL``); the org context is already set."""
+    with connection.cursor() as cursor:
+        cursor.execute(_GRACE_HOLDER_SQL, [session.id])
+        return bool(cursor.fetchone()[0])
+
+
+# --- Switch-org and revocation ---------------------------------------------------------------------
+
+
+@transaction.atomic(savepoint=False)
+def switch_org(
+    *, user: User, session_id: uuid.UUID, amr: list[str], org_id: uuid.UUID, meta: RequestMeta
+) -> SignIn:
+    """A new session scoped to ``org_id``; the caller's session is revoked (its pair dies at once).
+
+    The new session keeps how the caller's session signed in (``amr``): switching proves nothing new.
+    """
+    result = sign_in(user=user, amr=amr, meta=meta, org_reference=str(org_id))
+    session_revoke(user_id=user.id, session_id=session_id, reason=RevokeReason.SWITCH_ORG)
+    return result
+
+
+@transaction.atomic(savepoint=False)
+def session_revoke(*, user_id: uuid.UUID, session_id: uuid.UUID, reason: str) -> bool:
+    """Revoke one live session of a user; ``False`` when it is not theirs or not alive."""
+    return Session.objects.filter(id=session_id, user_id=user_id).alive().revoke(reason=reason) > 0
+
+
+@transaction.atomic(savepoint=False)
+def sessions_revoke_for_user(*, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> int:
+    """Revoke every session of a user (but ``keep``): logout-all, the admin's sign-out-everywhere."""
+    sessions = Session.objects.filter(user_id=user_id)
+    if keep is not None:
+        sessions = sessions.exclude(id=keep)
+    return sessions.revoke(reason=reason)
+
+
+@transaction.atomic(savepoint=False)
+def sessions_revoke(*, session_ids: list[uuid.UUID], reason: str) -> int:
+    """Revoke the given sessions, whoever they belong to (the admin's action)."""
+    return Session.objects.filter(id__in=session_ids).revoke(reason=reason)

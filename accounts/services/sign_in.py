@@ -1,0 +1,99 @@
+"""Sign-in: every way in ends in :func:`sign_in`, which opens a session and issues its pair."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.models import Session, User
+from core.errors import Forbidden, NotFound
+from core.http import RequestMeta
+from tenants.models import Membership
+from tenants.selectors import organization_lookup, user_memberships
+
+
+class NotAMember(Forbidden):
+    default_code = "not_a_member"
+    default_detail = "You are not a member of this organization."
+
+
+class OrganizationNotFound(NotFound):
+    default_code = "org_not_found"
+    default_detail = "Organization not found."
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of any sign-in: what the token-pair response body is made of."""
+
+    user: User
+    pair: tokens.TokenPair
+    membership: Membership | None
+    memberships: list[Membership]
+    created: bool
+
+
+def _choose_membership(memberships: list[Membership], org_reference: str | None) -> Membership | None:
+    if org_reference is None:
+        return memberships[0] if len(memberships) == 1 else None
+    org = organization_lookup(reference=org_reference)
+    if org is None:
+        raise OrganizationNotFound()
+    for membership in memberships:
+        if membership.org_id == org.id:
+            return membership
+    raise NotAMember()
+
+
+def session_start(
+    *, user: User, membership: Membership | None, amr: Sequence[str], meta: RequestMeta
+) -> Session:
+    """Open a session (a refresh family) scoped to ``membership``'s org, or to no org."""
+    now = timezone.now()
+    return Session.objects.create(
+        user=user,
+        membership=membership,
+        active_org_id=membership.org_id if membership else None,
+        amr=list(amr),
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(days=settings.AUTH_SESSION_MAX_DAYS),
+        issued_at=int(now.timestamp()),
+        user_agent=meta.user_agent,
+        ip=meta.ip,
+    )
+
+
+@transaction.atomic(savepoint=False)
+def sign_in(
+    *,
+    user: User,
+    amr: Sequence[str],
+    meta: RequestMeta,
+    org_reference: str | None = None,
+    created: bool = False,
+) -> SignIn:
+    """Start a session for an authenticated ``user`` and issue its pair.
+
+    ``amr`` names how the user proved who they are (RFC 8176: ``["pwd"]``, ``["email"]``, …); the
+    access token carries it. With ``org_reference`` (org id or slug) the session is scoped to that
+    org: 404 ``org_not_found`` when no such org exists, 403 ``not_a_member`` when the user has no
+    active membership there. Without it, a user with exactly one org gets that org; with several,
+    none (the client calls switch-org).
+    """
+    memberships = user_memberships(user_id=user.id)
+    membership = _choose_membership(memberships, org_reference)
+    session = session_start(user=user, membership=membership, amr=amr, meta=meta)
+    return SignIn(
+        user=user,
+        pair=tokens.pair_for_session(session),
+        membership=membership,
+        memberships=memberships,
+        created=created,
+    )

@@ -1,0 +1,29 @@
+"""Input fields that take only what the schema says: DRF would coerce an integer into a string or UUID."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers and booleans (DRF's ``CharField`` turns ``7`` into ``"7"``)."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField, StrictCharField):
+    """An email given as a string."""
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as a string: DRF's ``UUIDField`` would also take an integer (``uuid.UUID(int=...)``)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
