@@ -1,0 +1,56 @@
+"""What is measured: the endpoints of one round, in the order they run (interleaved within a round)."""
+
+from __future__ import annotations
+
+import json
+
+from bench.load import Target
+from bench.seed import Seed
+
+
+def round_targets(seed: Seed) -> list[Target]:
+    """The targets of one round, with a fresh access token (15 min lifetime) for the authenticated ones.
+
+    The token is org-scoped: each seeded user has one organization. The refresh targets draw unspent
+    tokens from ``seed`` per measurement; login signs in as the first seeded user.
+    """
+    bearer = {"Authorization": f"Bearer {seed.login()['access']}"}
+    json_headers = {"Content-Type": "application/json"}
+    login_body = json.dumps({"email": seed.emails[0], "password": seed.password})
+    return [
+        Target("django", "bare Django `JsonResponse` `GET /bench/django/`", "GET", "/bench/django/"),
+        Target("drf", "bare DRF `APIView` `GET /bench/drf/`", "GET", "/bench/drf/"),
+        Target("simplejwt", "stock SimpleJWT `GET /bench/simplejwt/`", "GET", "/bench/simplejwt/", bearer),
+        Target("me", "ours `GET /api/auth/me/`", "GET", "/api/auth/me/", bearer),
+        Target(
+            "bearer",
+            "diagnostic: ours `BearerAuthentication` on the `simplejwt/` view `GET /bench/bearer/`",
+            "GET",
+            "/bench/bearer/",
+            bearer,
+        ),
+        Target(
+            "stock_refresh",
+            "stock SimpleJWT rotation+blacklist `POST /bench/simplejwt/refresh/`",
+            "POST",
+            "/bench/simplejwt/refresh/",
+            json_headers,
+            chains=seed.stock_refresh_tokens,
+        ),
+        Target(
+            "refresh",
+            "ours rotation `POST /api/auth/refresh/`",
+            "POST",
+            "/api/auth/refresh/",
+            json_headers,
+            chains=seed.our_refresh_tokens,
+        ),
+        Target(
+            "login",
+            "ours password login `POST /api/auth/login/`",
+            "POST",
+            "/api/auth/login/",
+            json_headers,
+            login_body,
+        ),
+    ]

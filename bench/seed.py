@@ -1,0 +1,102 @@
+"""The data the benchmark runs on: a fresh, migrated database, then users and tokens made through the API.
+
+Users are registered through the served API rather than written to the database, so they carry whatever
+the service sets up on sign-up (organization, membership, tenant rows) exactly as production would.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from bench.client import Api
+from bench.server import ROOT
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/authsvc_bench"
+
+
+def prepare_database(url: str, *, recreate: bool) -> None:
+    """Create the database if it is missing (``recreate``: drop it first), connecting as its user."""
+    import psycopg  # the venv's; run.py may start under another Python and re-exec itself
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    if not recreate:
+        try:
+            psycopg.connect(url, connect_timeout=10).close()
+            return
+        except psycopg.OperationalError as exc:
+            if "does not exist" not in str(exc):
+                raise
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+        if recreate:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def migrate(env: dict[str, str]) -> None:
+    """``manage.py migrate`` in a child process with the benchmark's environment (its roles, its apps)."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+
+
+@dataclass
+class Seed:
+    """Users registered through the API (one organization each, one shared password) and their tokens."""
+
+    api: Api
+    password: str
+    emails: list[str]
+    _next: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def register(cls, api: Api, count: int) -> Seed:
+        """Register ``count`` users with a tag of their own, so runs against a kept database never clash."""
+        tag = secrets.token_hex(4)
+        password = f"bench-{secrets.token_hex(8)}-passphrase"
+        emails = [f"bench-{tag}-{i}@example.com" for i in range(count)]
+        for i, email in enumerate(emails):
+            api.expect(
+                201,
+                "POST",
+                "/api/auth/register/",
+                {"email": email, "password": password, "organization_name": f"Bench {tag} {i}"},
+            )
+        return cls(api=api, password=password, emails=emails)
+
+    def login(self, email: str | None = None) -> dict[str, Any]:
+        """A token pair; without ``email`` the users take turns, spreading the per-address throttles."""
+        if email is None:
+            with self._lock:
+                email = self.emails[self._next % len(self.emails)]
+                self._next += 1
+        body = {"email": email, "password": self.password}
+        return self.api.expect(200, "POST", "/api/auth/login/", body)
+
+    def our_refresh_tokens(self, count: int) -> list[str]:
+        """``count`` fresh sessions (one login each): each token heads its own rotation chain."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return [pair["refresh"] for pair in pool.map(lambda _: self.login(), range(count))]
+
+    def stock_refresh_tokens(self, count: int) -> list[str]:
+        """``count`` stock tokens, ``RefreshToken.for_user`` (each recorded as an OutstandingToken)."""
+        body = {"email": self.emails[0], "count": count}
+        return self.api.expect(200, "POST", "/bench/simplejwt/mint/", body)["refresh"]
