@@ -27,7 +27,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -47,6 +52,30 @@ if not DEBUG:
         raise ImproperlyConfigured("JWT_SIGNING_KEY must be set (32+ characters) when DJANGO_DEBUG is off")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
+
+
+def _is_local_host(host: str) -> bool:
+    host = host.strip().lower()
+    return host in {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"} or host.endswith(".localhost")
+
+
+# Whatever DJANGO_DEBUG says (it defaults to on), a service reachable under a real host name never
+# runs on the development secrets: anyone could mint tokens with them.
+_public_hosts = [host for host in ALLOWED_HOSTS if not _is_local_host(host)]
+_dev_secrets = [
+    name
+    for name, value, default in (
+        ("DJANGO_SECRET_KEY", SECRET_KEY, _DEV_SECRET),
+        ("JWT_SIGNING_KEY", JWT_SIGNING_KEY, _DEV_JWT_KEY),
+    )
+    if value == default
+]
+if _public_hosts and _dev_secrets:
+    raise ImproperlyConfigured(
+        f"ALLOWED_HOSTS names a non-local host ({', '.join(_public_hosts)}) while "
+        f"{' and '.join(_dev_secrets)} {'has its' if len(_dev_secrets) == 1 else 'have their'} development "
+        "default: set real secrets (32+ random characters) or serve local hosts only."
+    )
 
 INSTALLED_APPS = [
     # tenants first: its `migrate` command (owner connection + role provisioning) overrides Django's.
@@ -68,7 +97,7 @@ INSTALLED_APPS = [
 ]
 
 # Benchmarks only (bench/): baseline endpoints and SimpleJWT's blacklist app for its stock rotation.
-BENCH = env_bool("AUTHSVC_BENCH", False)
+BENCH = env_bool("AUTHSVC_BENCH", False) and DEBUG
 if BENCH:
     INSTALLED_APPS += ["rest_framework_simplejwt.token_blacklist"]
 
@@ -207,6 +236,12 @@ SPECTACULAR_SETTINGS = {
 JWT_ACCESS_MINUTES = env_int("JWT_ACCESS_MINUTES", 15)
 JWT_REFRESH_DAYS = env_int("JWT_REFRESH_DAYS", 14)
 JWT_REFRESH_REUSE_GRACE_SECONDS = env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", 10)
+if not 0 <= JWT_REFRESH_REUSE_GRACE_SECONDS <= 60:
+    # Longer, and a stolen refresh token replayed soon after the real client's refresh would be served
+    # the same pair instead of revoking the session (API.md: 0-60).
+    raise ImproperlyConfigured(
+        f"JWT_REFRESH_REUSE_GRACE_SECONDS must lie in 0-60, not {JWT_REFRESH_REUSE_GRACE_SECONDS}"
+    )
 # Absolute bound on a sign-in: rotation never extends a session past this.
 AUTH_SESSION_MAX_DAYS = env_int("AUTH_SESSION_MAX_DAYS", max(30, JWT_REFRESH_DAYS))
 SIMPLE_JWT = {
