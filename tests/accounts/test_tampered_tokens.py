@@ -110,6 +110,26 @@ def missing_jti(token: str) -> str:
     return signed(payload)
 
 
+def missing_issuer(token: str) -> str:
+    payload = claims(token)
+    del payload["iss"]
+    return signed(payload)
+
+
+def missing_audience(token: str) -> str:
+    payload = claims(token)
+    del payload["aud"]
+    return signed(payload)
+
+
+def another_issuer(token: str) -> str:
+    return signed({**claims(token), "iss": "https://evil.example"})
+
+
+def another_audience(token: str) -> str:
+    return signed({**claims(token), "aud": "another-service"})
+
+
 def truncated(token: str) -> str:
     return token[:-6]
 
@@ -132,6 +152,10 @@ FORGERIES = [
     missing_session_claim,
     malformed_session_claim,
     missing_jti,
+    missing_issuer,
+    missing_audience,
+    another_issuer,
+    another_audience,
     truncated,
     two_segments,
 ]
