@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -12,6 +13,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.errors import RequestTooLarge
 
 BEARER_CHALLENGE = 'Bearer realm="api"'
+SERVER_ERROR = {"detail": "Internal server error.", "code": "server_error"}
+
+logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -19,7 +23,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return None  # not an API error: Django's 500 handler answers (config.views.server_error)
+    if response.status_code >= 500:
+        # A server-side failure says nothing about its internals to the client; the log has it all.
+        logger.error("server error answered as %s", response.status_code, exc_info=exc)
+        response.data = dict(SERVER_ERROR)
+        return response
     if not isinstance(exc, ValidationError):
         if isinstance(exc, APIException) and isinstance(exc.detail, str):
             response.data = {"detail": str(exc.detail), "code": exc.detail.code or exc.default_code}
