@@ -3,9 +3,9 @@
 # /app) and, outside Docker, by .ci/docker-build-check in a throwaway virtualenv with the Dockerfile's ENV.
 set -eu
 
-# Install the service and its dependencies into the current Python (the image's, or CI's virtualenv),
-# within docker/constraints.txt (why: see there).
-python -m pip install --constraint docker/constraints.txt .
+# Install the service and its dependencies into the current Python (the image's, or CI's virtualenv);
+# pyproject.toml keeps Django on the line the test suite runs.
+python -m pip install .
 
 # Admin and API docs assets into var/static (STATIC_ROOT), served by the proxy in front.
 # collectstatic loads config/settings.py, which (DJANGO_DEBUG=0, from the Dockerfile's ENV) refuses to

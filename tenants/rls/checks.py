@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
 from django.db import connections
 
 from tenants.rls.models import TenantScopedModel
@@ -83,7 +83,9 @@ def rls_problems(using: str = "default") -> list[str]:
     return problems
 
 
-@register(CHECK_TAG)
+# Tagged "database" too: Django then hands it databases only when asked (``check --database``), never
+# before the first ``migrate`` has created the tables (Django 6 gives untagged checks every alias).
+@register(CHECK_TAG, Tags.database)
 def check_row_level_security(app_configs=None, databases=None, **kwargs) -> list[Error]:
     """System check wrapper: runs only when databases are named (``check --database default``)."""
     if not databases:
