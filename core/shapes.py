@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 
@@ -29,3 +29,24 @@ class ErrorSerializer(serializers.Serializer):
 def error_response(description: str) -> OpenApiResponse:
     """An error response in the API's error format, for ``extend_schema(responses=...)``."""
     return OpenApiResponse(ErrorSerializer, description=description)
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """DRF's validation errors, ``{"<field>": ["<message>", ...]}`` (API.md "Conventions"): one key per
+    refused input field (or ``non_field_errors``). Documentation only: DRF renders these itself, and
+    ``core.openapi`` describes the shape (its keys are the input's, so it has no fields here)."""
+
+
+# A 400 is a field map, or ``{"detail", "code"}`` when there is no field to blame (a body that is not
+# JSON: ``parse_error``; a service's ``InvalidInput``). The two never overlap: a field map's values
+# are lists.
+BAD_REQUEST = PolymorphicProxySerializer(
+    component_name="InvalidInput",
+    serializers=[ValidationErrorSerializer, ErrorSerializer],
+    resource_type_field_name=None,
+)
+
+
+def validation_error_response(description: str) -> OpenApiResponse:
+    """A 400 in DRF's validation shape (or the error format), for ``extend_schema(responses=...)``."""
+    return OpenApiResponse(BAD_REQUEST, description=description)

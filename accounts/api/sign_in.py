@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
@@ -16,7 +16,8 @@ from accounts.services.registration import signup_require_allowed, user_register
 from accounts.services.sign_in import sign_in
 from core.fields import StrictCharField, StrictEmailField
 from core.http import RequestMeta
-from core.shapes import error_response
+from core.shapes import ErrorSerializer, error_response, validation_error_response
+from tenants.api.serializers import OrganizationNameField
 
 # Passwords of a new account: 8-128 characters (API.md), then Django's validators in the service. At
 # sign-in only a bound against absurd sizes: the hasher never sees megabytes, and an old password
@@ -36,7 +37,7 @@ PASSWORD = {"trim_whitespace": False, "max_length": 1024}
 class RegisterInputSerializer(serializers.Serializer):
     email = StrictEmailField(max_length=254)
     password = StrictCharField(**NEW_PASSWORD)
-    organization_name = StrictCharField(max_length=200)
+    organization_name = OrganizationNameField()
     first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
     last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
 
@@ -48,7 +49,7 @@ class LoginInputSerializer(serializers.Serializer):
 
 
 class OAuthPasswordInputSerializer(serializers.Serializer):
-    grant_type = StrictCharField()
+    grant_type = serializers.ChoiceField(choices=["password"])  # the view answers other grants first
     username = StrictCharField(max_length=254)
     password = StrictCharField(**PASSWORD)
 
@@ -61,8 +62,19 @@ class OAuthTokenSerializer(serializers.Serializer):
 
 
 class OAuthErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
+    """RFC 6749 §5.2."""
+
+    error = serializers.ChoiceField(choices=["invalid_request", "unsupported_grant_type", "invalid_grant"])
     error_description = serializers.CharField()
+
+
+# RFC 6749's error, or ours (``bad_request``) when Django refuses the form before the view runs (more
+# fields than DATA_UPLOAD_MAX_NUMBER_FIELDS).
+OAUTH_BAD_REQUEST = PolymorphicProxySerializer(
+    component_name="OAuthTokenError",
+    serializers=[OAuthErrorSerializer, ErrorSerializer],
+    resource_type_field_name=None,
+)
 
 
 class RegisterView(PublicView):
@@ -73,7 +85,10 @@ class RegisterView(PublicView):
         request=RegisterInputSerializer,
         responses={
             201: SignInSerializer,
-            400: OpenApiResponse(description="Invalid email, weak password or organization name"),
+            400: validation_error_response(
+                "Invalid email, weak password (length, too common, too similar to the email or names) "
+                "or organization name"
+            ),
             403: error_response("`signup_disabled`"),
             409: error_response("`email_taken` or `org_slug_taken`"),
             429: error_response("`throttled`"),
@@ -127,8 +142,9 @@ class OAuthTokenView(PublicView):
         responses={
             200: OAuthTokenSerializer,
             400: OpenApiResponse(
-                OAuthErrorSerializer,
-                description='`{"error": "invalid_request" | "unsupported_grant_type" | "invalid_grant"}`',
+                OAUTH_BAD_REQUEST,
+                description='`{"error": "invalid_request" | "unsupported_grant_type" | "invalid_grant", '
+                '"error_description"}`; `{"detail", "code": "bad_request"}` for a form Django refuses',
             ),
             429: error_response("`throttled`"),
         },

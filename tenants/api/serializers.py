@@ -6,9 +6,15 @@ organization shapes from here.
 
 from __future__ import annotations
 
+import functools
+import sys
+import unicodedata
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from core.fields import StrictCharField
+from core.openapi import char_class, containing
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -37,8 +43,39 @@ class MemberSerializer(serializers.Serializer):
     joined_at = serializers.DateTimeField()
 
 
+class OrganizationNameField(StrictCharField):
+    """An organization's name. Its slug must not come out empty (``tenants.services.organization_slug``:
+    400 ``invalid_name``), so it needs a character ``slugify`` keeps; the schema says which."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=200, **kwargs)
+
+
+class OrganizationNameSchema(OpenApiSerializerFieldExtension):
+    target_class = OrganizationNameField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["pattern"] = organization_name_pattern()
+        return schema
+
+
+@functools.cache
+def organization_name_pattern() -> str:
+    """Some character ``slugify`` keeps: one whose compatibility decomposition (NFKD) has an ASCII letter
+    or digit (``é`` → ``e``, ``①`` → ``1``; not ``!``, ``_``, ``東``)."""
+    kept = [
+        chr(code)
+        for code in range(sys.maxunicode + 1)
+        if not 0xD800 <= code <= 0xDFFF
+        and any(char.isascii() and char.isalnum() for char in unicodedata.normalize("NFKD", chr(code)))
+    ]
+    return containing(char_class(kept))
+
+
 class OrganizationCreateInputSerializer(serializers.Serializer):
-    name = StrictCharField(max_length=200)
+    name = OrganizationNameField()
 
 
 ORGANIZATION_MEMBERSHIP = OrganizationMembershipSerializer()
