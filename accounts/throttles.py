@@ -160,7 +160,8 @@ class IPRateThrottle(_Bucket):
     """Per client network, every attempt (scope ``<throttle_scope>``)."""
 
     def ident(self, request) -> str | None:
-        return rate_limit_key(client_ip(request))
+        # No address at all (a server on a Unix socket without NUM_PROXIES): one shared bucket, not none.
+        return rate_limit_key(client_ip(request)) or "unknown"
 
 
 def submitted_email_digest(request) -> str:

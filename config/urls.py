@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
@@ -14,6 +15,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# Anything else under /api/ is a JSON 404, with DEBUG on too (Django would show its HTML debug page).
+urlpatterns += [re_path(r"^api/", csrf_exempt(views.not_found))]  # any method: a 404, never a CSRF 403
 
 if settings.BENCH:  # baseline endpoints for bench/run.py; never enabled in production
     urlpatterns += [path("bench/", include("bench.urls"))]

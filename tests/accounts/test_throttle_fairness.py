@@ -183,3 +183,14 @@ def test_a_refused_request_takes_no_slot(monkeypatch):
     assert outcomes == [True, True, False, False, False]
     assert caches["default"].get(windows[0].current_key) == 2
     assert windows[-1].wait() >= 1
+
+
+@pytest.mark.django_db
+def test_clients_without_an_address_share_one_bucket_rather_than_none(api_client, user, org):
+    ip_limit = parse_rate(api_settings.DEFAULT_THROTTLE_RATES["login"])[0]
+    statuses = [
+        login_from(api_client, "", "wrong", email=f"guess{i}@example.com").status_code
+        for i in range(ip_limit + 1)
+    ]
+
+    assert statuses[-1] == HTTPStatus.TOO_MANY_REQUESTS

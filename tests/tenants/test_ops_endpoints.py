@@ -118,3 +118,14 @@ def test_debug_off_without_database_url_refuses_to_start():
     )
     assert result.returncode != 0
     assert "DATABASE_URL must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/auth/no-such-endpoint/", "/api/auth/sessions/not-a-uuid/", "/api/"])
+def test_unknown_api_paths_answer_json_404_with_debug_on(client, settings, path):
+    settings.DEBUG = True  # runserver's default: Django would answer its HTML debug page
+
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
