@@ -4,7 +4,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 
@@ -71,6 +71,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = normalize_email(self.email)
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._loaded_is_active = user.__dict__.get("is_active")
+        return user
+
     def set_unusable_password(self) -> None:
         super().set_unusable_password()
         self._password_removed = True
@@ -83,13 +89,28 @@ class User(AbstractBaseUser, PermissionsMixin):
         not marked, so signing in after a hasher change signs nobody out. Callers that must keep a
         session (``password/change/``) start the new one after saving.
         """
-        password_changed = not self._state.adding and (
+        from tenants.audit import AuditEventType, audit_record
+
+        adding = self._state.adding
+        password_changed = not adding and (
             self._password is not None or getattr(self, "_password_removed", False)
         )
-        super().save(*args, **kwargs)
+        was_active = None if adding else getattr(self, "_loaded_is_active", None)
+        with transaction.atomic(savepoint=False):  # the change, its revocations and its events: all or none
+            super().save(*args, **kwargs)
+            if password_changed:
+                revoked = Session.objects.filter(user_id=self.pk).revoke(reason=RevokeReason.PASSWORD_CHANGED)
+                audit_record(
+                    AuditEventType.USER_PASSWORD_CHANGED,
+                    subject_user_id=self.pk,
+                    details={"sessions_revoked": revoked, "usable": self.has_usable_password()},
+                )
+            if was_active is not None and was_active != self.is_active:
+                # The sessions themselves are revoked by the database (migration accounts.0003).
+                event = AuditEventType.USER_REACTIVATED if self.is_active else AuditEventType.USER_DEACTIVATED
+                audit_record(event, subject_user_id=self.pk)
         self._password_removed = False
-        if password_changed:
-            Session.objects.filter(user_id=self.pk).revoke(reason=RevokeReason.PASSWORD_CHANGED)
+        self._loaded_is_active = self.is_active
 
 
 class RevokeReason(models.TextChoices):

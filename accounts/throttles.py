@@ -32,11 +32,13 @@ import time
 from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from accounts.models import normalize_email
+from accounts.models import User, normalize_email
 from core.http import client_ip
+from tenants.audit import AuditEventType, audit_record
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -123,6 +125,7 @@ class _Bucket(BaseThrottle):
 
     suffix = ""
     counts_failures_only = False  # a sign-in view's email buckets count failures (see module doc)
+    audits_refusals = False  # sign-in buckets: the first refusal of each window goes to the audit log
 
     def __init__(self) -> None:
         self.window: SlidingWindow | None = None
@@ -139,7 +142,27 @@ class _Bucket(BaseThrottle):
             return True
         self.window = SlidingWindow(f"{scope}{self.suffix}:{ident}", rate)
         self.reserved = self.window.take()
+        if not self.reserved and self.audits_refusals:
+            self._record_refusal(request, f"{scope}{self.suffix}")
         return self.reserved
+
+    def _record_refusal(self, request, bucket: str) -> None:
+        """One ``sign_in.throttled`` event per bucket and window (the first refusal), not one per 429.
+
+        Sign-in views run outside the request transaction, so the event is committed on its own; the
+        admin's login form answers its 429 without an error, so there it joins the committed request.
+        """
+        if not cache.add(f"{self.window.current_key}:audited", 1, timeout=self.window.period * 2):
+            return
+        email = _encodable(submitted_email(request))
+        subject = User.objects.filter(email=email).values_list("id", flat=True).first() if email else None
+        audit_record(
+            AuditEventType.SIGN_IN_THROTTLED,
+            actor_user_id=None,
+            subject_user_id=subject,
+            details={"bucket": bucket, "limit": self.window.limit, "period_seconds": self.window.period},
+            durable=not connection.in_atomic_block,
+        )
 
     def wait(self) -> float | None:
         return self.window.wait() if self.window else None
@@ -164,14 +187,29 @@ class IPRateThrottle(_Bucket):
         return rate_limit_key(client_ip(request)) or "unknown"
 
 
-def submitted_email_digest(request) -> str:
-    """A digest of the email (or OAuth ``username``) in the body; ``""`` when none was sent."""
+def submitted_email(request) -> str:
+    """The email (or OAuth ``username``) in the body, normalized; ``""`` when none was sent."""
     data = request.data if hasattr(request, "data") else request.POST  # DRF or plain Django (admin)
     for field in ("email", "username"):
         value = data.get(field) if hasattr(data, "get") else None
         if isinstance(value, str) and value.strip():
-            return hashlib.sha256(normalize_email(value).encode("utf-8", "surrogatepass")).hexdigest()
+            return normalize_email(value)
     return ""
+
+
+def _encodable(text: str) -> str:
+    """``text``, or ``""`` when it cannot reach the database (a lone surrogate, before validation)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return text
+
+
+def submitted_email_digest(request) -> str:
+    """A digest of :func:`submitted_email` (bucket keys never hold an address); ``""`` when none."""
+    email = submitted_email(request)
+    return hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest() if email else ""
 
 
 class EmailRateThrottle(_Bucket):
@@ -199,11 +237,14 @@ class EmailNetworkRateThrottle(EmailRateThrottle):
 
 def sign_in_throttles() -> list[_Bucket]:
     """The buckets of a password sign-in (login, OAuth2 token, the admin's login form)."""
-    return [
+    throttles = [
         IPRateThrottle(),
         EmailNetworkRateThrottle(counts_failures_only=True),
         EmailRateThrottle(counts_failures_only=True),
     ]
+    for throttle in throttles:
+        throttle.audits_refusals = True
+    return throttles
 
 
 def sign_in_outcome(status_code: int) -> str:

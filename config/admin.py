@@ -14,12 +14,38 @@ from types import SimpleNamespace
 from django.contrib import admin
 from django.http import HttpResponse
 
+from accounts.models import User, normalize_email
 from accounts.throttles import settle_sign_in, sign_in_throttles
+from tenants.audit import AuditEventType, audit_record
 from tenants.rls.context import cross_tenant
 
 # Admin sign-ins share the API's "login" buckets (per network, and failures per email): staff accounts
 # see every org, so they are the last ones to leave open to password guessing.
 _LOGIN_SCOPE = SimpleNamespace(throttle_scope="login")
+
+
+def _record_admin_sign_in(request, *, succeeded: bool) -> None:
+    """The admin's sign-ins in the audit log (the response commits the request transaction)."""
+    if succeeded:
+        audit_record(
+            AuditEventType.SIGN_IN_SUCCEEDED,
+            actor_user_id=request.user.pk,
+            subject_user_id=request.user.pk,
+            details={"method": "admin"},
+        )
+        return
+    email = normalize_email(request.POST.get("username", ""))
+    try:
+        user_id = User.objects.filter(email=email).values_list("id", flat=True).first() if email else None
+    except UnicodeEncodeError:  # a lone surrogate cannot reach the database
+        email, user_id = "", None
+    details = {
+        "method": "admin",
+        "reason": "unknown_email" if user_id is None else "wrong_password_or_not_staff",
+    }
+    if user_id is None:
+        details["email"] = email
+    audit_record(AuditEventType.SIGN_IN_FAILED, actor_user_id=None, subject_user_id=user_id, details=details)
 
 
 class AuthServiceAdminSite(admin.AdminSite):
@@ -43,7 +69,9 @@ class AuthServiceAdminSite(admin.AdminSite):
             )
         response = super().login(request, extra_context)
         # The form redirects on success and shows itself again on a failed guess.
-        settle_sign_in(throttles, outcome="success" if response.status_code == 302 else "failure")
+        succeeded = response.status_code == 302
+        settle_sign_in(throttles, outcome="success" if succeeded else "failure")
+        _record_admin_sign_in(request, succeeded=succeeded)
         return response
 
     def admin_view(self, view, cacheable=False):

@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.audit.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -258,6 +259,8 @@ SIMPLE_JWT = {
 }
 
 AUTH_ALLOW_SIGNUP = env_bool("AUTH_ALLOW_SIGNUP", True)
+# Audit events older than this are purged by `manage.py audit_purge` (run it daily from cron).
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 AUTH_REFRESH_COOKIE = env_bool("AUTH_REFRESH_COOKIE", False)
 
 EMAIL_BACKEND = os.environ.get(

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import connections
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,10 +19,20 @@ SERVER_ERROR = {"detail": "Internal server error.", "code": "server_error"}
 logger = logging.getLogger(__name__)
 
 
+def _keep_enclosing_transaction() -> None:
+    """Undo DRF's ``set_rollback`` for a view that opened no transaction: the one it marked is not the
+    view's (core.transactions.OutsideRequestTransaction)."""
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            connection.set_rollback(False)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RequestDataTooBig):  # Django's body cap, hit while DRF parses
         exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
+    if getattr(context.get("view"), "outside_request_transaction", False):
+        _keep_enclosing_transaction()
     if response is None:
         return None  # not an API error: Django's 500 handler answers (config.views.server_error)
     if response.status_code >= 500:

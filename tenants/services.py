@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.errors import Conflict, InvalidInput
+from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership, Organization
 from tenants.policy import MembershipRole
 from tenants.rls.context import tenant_context
@@ -28,14 +29,24 @@ def organization_create(*, name: str, owner) -> tuple[Organization, Membership]:
             org = Organization.objects.create(name=name, slug=slug)
     except IntegrityError as exc:
         raise Conflict("An organization with this name already exists.", code="org_slug_taken") from exc
+    audit_record(AuditEventType.ORG_CREATED, org_id=org.id, actor_user_id=owner.pk, subject=org)
     membership = membership_create(org=org, user=owner, role=MembershipRole.OWNER)
     return org, membership
 
 
+@transaction.atomic(savepoint=False)
 def membership_create(*, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
     """Add ``user`` to ``org`` (inside ``org``'s tenant context, as RLS requires)."""
     with tenant_context(org.id):
-        return Membership.objects.create(org=org, user=user, role=role)
+        membership = Membership.objects.create(org=org, user=user, role=role)
+    audit_record(
+        AuditEventType.MEMBERSHIP_CREATED,
+        org_id=org.id,
+        subject_user_id=user.pk,
+        subject=membership,
+        details={"role": role},
+    )
+    return membership
 
 
 def membership_ensure(*, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:

@@ -15,6 +15,7 @@ from accounts.throttles import (
     sign_in_outcome,
     sign_in_throttles,
 )
+from core.transactions import OutsideRequestTransaction
 
 # RFC 6749 §5.1: a response carrying tokens must not be stored by any cache.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -45,6 +46,14 @@ class PublicView(APIView):
         if self.checks_password and hasattr(self, "_throttles"):
             settle_sign_in(self._throttles, outcome=self.sign_in_outcome(response))
         return response
+
+
+class PasswordSignInView(OutsideRequestTransaction, PublicView):
+    """A password sign-in: failures count against the email buckets, and it runs outside the request
+    transaction so that a failed (or throttled) guess stays in the audit log although the answer is an
+    error; ``sign_in()`` is atomic on its own."""
+
+    checks_password = True
 
 
 def validated(serializer_class, request) -> dict:

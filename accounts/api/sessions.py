@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -25,6 +24,7 @@ from core.errors import NotFound
 from core.fields import StrictCharField, StrictUUIDField
 from core.http import RequestMeta
 from core.shapes import error_response, render
+from core.transactions import OutsideRequestTransaction
 
 
 class RefreshInputSerializer(serializers.Serializer):
@@ -51,15 +51,12 @@ class SessionSerializer(serializers.Serializer):
         return session.id == self.context["current_session_id"]
 
 
-class RefreshView(PublicView):
+class RefreshView(OutsideRequestTransaction, PublicView):
+    """The service manages its own transactions: a detected replay must stay revoked (and recorded)
+    although the response is a 401."""
+
     throttle_scope = "refresh"
     throttle_classes = [IPRateThrottle]
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        # The service manages its own transactions: a detected replay must stay revoked although the
-        # response is a 401 (DRF would roll an ATOMIC_REQUESTS transaction back on any error).
-        return transaction.non_atomic_requests(super().as_view(**initkwargs))
 
     @extend_schema(
         summary="Rotate a refresh token",

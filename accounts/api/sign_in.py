@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
-from accounts.api.common import PublicView, token_response, validated
+from accounts.api.common import PasswordSignInView, PublicView, token_response, validated
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.services.passwords import InvalidCredentials, user_authenticate
 from accounts.services.registration import signup_require_allowed, user_register
@@ -101,9 +101,8 @@ class RegisterView(PublicView):
         return sign_in_response(user_register(**data, meta=RequestMeta.from_request(request)))
 
 
-class LoginView(PublicView):
+class LoginView(PasswordSignInView):
     throttle_scope = "login"
-    checks_password = True
 
     @extend_schema(
         summary="Sign in with email and password",
@@ -122,6 +121,7 @@ class LoginView(PublicView):
         user = user_authenticate(email=data["email"], password=data["password"])
         result = sign_in(
             user=user,
+            method="password",
             amr=["pwd"],
             meta=RequestMeta.from_request(request),
             org_reference=data.get("org") or None,
@@ -129,11 +129,10 @@ class LoginView(PublicView):
         return sign_in_response(result)
 
 
-class OAuthTokenView(PublicView):
+class OAuthTokenView(PasswordSignInView):
     """OAuth2 resource-owner password grant, for Swagger UI's Authorize button."""
 
     throttle_scope = "login"
-    checks_password = True
     parser_classes = [FormParser]
 
     @extend_schema(
@@ -161,10 +160,12 @@ class OAuthTokenView(PublicView):
             return _oauth_error("invalid_request", "grant_type, username and password are required.")
         data = serializer.validated_data
         try:
-            user = user_authenticate(email=data["username"], password=data["password"])
+            user = user_authenticate(email=data["username"], password=data["password"], method="oauth_token")
         except InvalidCredentials:
             return _oauth_error("invalid_grant", "Invalid username or password.")
-        pair = sign_in(user=user, amr=["pwd"], meta=RequestMeta.from_request(request)).pair
+        pair = sign_in(
+            user=user, method="oauth_token", amr=["pwd"], meta=RequestMeta.from_request(request)
+        ).pair
         return token_response(
             {
                 "access_token": pair.access,

@@ -41,6 +41,7 @@ def dev_sign_in(*, email: str, org_name: str) -> SignIn:
             membership = membership_ensure(org=org, user=user, role=MembershipRole.OWNER)
         return sign_in(
             user=user,
+            method="devlogin",
             amr=[],
             meta=RequestMeta(ip=None, user_agent="manage.py devlogin"),
             org_reference=str(membership.org_id),

@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.models import User, normalize_email
 from core.errors import Unauthenticated
+from tenants.audit import AuditEventType, audit_record
 
 
 class InvalidCredentials(Unauthenticated):
@@ -37,13 +38,37 @@ def password_validate(*, password: str, user: User, field: str = "password") -> 
         raise ValidationError({field: list(exc.messages)}) from exc
 
 
-def user_authenticate(*, email: str, password: str) -> User:
-    """The active user with this email and password, or 401 ``invalid_credentials`` (same for any cause)."""
+def user_authenticate(*, email: str, password: str, method: str = "password") -> User:
+    """The active user with this email and password, or 401 ``invalid_credentials`` (same for any cause).
+
+    A failure is recorded in the audit log with its real reason (``unknown_email``, ``wrong_password``,
+    ``inactive_user``: never told to the caller) in a transaction of its own, so it stays although the
+    request fails: call this outside any transaction (the sign-in views are non-atomic).
+    """
+    email = normalize_email(email)
     try:
-        user = User.objects.get(email=normalize_email(email))
+        user = User.objects.get(email=email)
     except User.DoesNotExist:
         _burn_password_check(password)
+        _record_failure(method, "unknown_email", user=None, email=email)
         raise InvalidCredentials() from None
-    if not user.check_password(password) or not user.is_active:
+    if not user.check_password(password):
+        _record_failure(method, "wrong_password", user=user)
+        raise InvalidCredentials()
+    if not user.is_active:
+        _record_failure(method, "inactive_user", user=user)
         raise InvalidCredentials()
     return user
+
+
+def _record_failure(method: str, reason: str, *, user: User | None, email: str = "") -> None:
+    details = {"method": method, "reason": reason}
+    if user is None:
+        details["email"] = email  # no user, no org: only staff see this event (the admin)
+    audit_record(
+        AuditEventType.SIGN_IN_FAILED,
+        actor_user_id=None,
+        subject_user_id=user.pk if user else None,
+        details=details,
+        durable=True,
+    )

@@ -10,6 +10,7 @@ from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
 from core.errors import Conflict, Forbidden
 from core.http import RequestMeta
+from tenants.audit import AuditEventType, audit_record
 from tenants.services import organization_create
 
 
@@ -42,5 +43,12 @@ def user_register(
             )
     except IntegrityError as exc:  # a concurrent registration won the race
         raise Conflict("An account with this email already exists.", code="email_taken") from exc
-    organization_create(name=organization_name, owner=user)
-    return sign_in(user=user, amr=["pwd"], meta=meta, created=True)
+    org, _ = organization_create(name=organization_name, owner=user)
+    audit_record(
+        AuditEventType.USER_REGISTERED,
+        org_id=org.id,
+        actor_user_id=user.pk,
+        subject_user_id=user.pk,
+        meta=meta,
+    )
+    return sign_in(user=user, method="registration", amr=["pwd"], meta=meta, created=True)

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import RevokeReason, Session, User, session_alive_sql
-from accounts.services.sign_in import SignIn, sign_in
+from accounts.services.sign_in import SignIn, session_open
 from core.http import RequestMeta
+from tenants.audit import AuditEventType, audit_record
 from tenants.rls.context import execute_in_org
 
 logger = logging.getLogger(__name__)
@@ -112,12 +113,15 @@ def session_refresh(*, raw_refresh: Any, meta: RequestMeta) -> tokens.TokenPair:
                 meta.ip,
                 meta.user_agent,
             )
+            _record_session_event(AuditEventType.SESSION_REFRESH_GRACE, session, meta)
             return tokens.pair_for_session(session)
         if racing_duplicate or session.refresh_jti == claims.jti:
             reason = RevokeReason.ACCESS_LOST  # the user was deactivated or the membership ended
         else:
             reason = RevokeReason.REFRESH_REUSE
         Session.objects.filter(id=session.id).revoke(reason=reason)
+        if reason == RevokeReason.REFRESH_REUSE:  # committed with the revocation, below
+            _record_session_event(AuditEventType.SESSION_REFRESH_REUSED, session, meta)
     if reason == RevokeReason.REFRESH_REUSE:
         logger.warning(
             "refresh token reuse: session %s of user %s revoked (ip %s, user agent %r)",
@@ -127,6 +131,18 @@ def session_refresh(*, raw_refresh: Any, meta: RequestMeta) -> tokens.TokenPair:
             meta.user_agent,
         )
     raise tokens.InvalidToken()
+
+
+def _record_session_event(event: AuditEventType, session: Session, meta: RequestMeta, **details) -> None:
+    """A user-level event about one of their sessions (shown in every org of the user)."""
+    audit_record(
+        event,
+        actor_user_id=session.user_id,
+        subject_user_id=session.user_id,
+        subject=session,
+        details={"session_org_id": str(session.active_org_id) if session.active_org_id else None, **details},
+        meta=meta,
+    )
 
 
 def _session_holder_allowed(session: Session) -> bool:
@@ -147,15 +163,47 @@ def switch_org(
 
     The new session keeps how the caller's session signed in (``amr``): switching proves nothing new.
     """
-    result = sign_in(user=user, amr=amr, meta=meta, org_reference=str(org_id))
+    result, session = session_open(user=user, amr=amr, meta=meta, org_reference=str(org_id))
     session_revoke(user_id=user.id, session_id=session_id, reason=RevokeReason.SWITCH_ORG)
+    audit_record(
+        AuditEventType.SESSION_SWITCHED_ORG,
+        org_id=session.active_org_id,
+        actor_user_id=user.pk,
+        subject_user_id=user.pk,
+        subject=session,
+        details={"previous_session_id": str(session_id)},
+        meta=meta,
+    )
     return result
+
+
+# What a revocation is called in the audit log (switch-org records its own event).
+_REVOCATION_EVENTS = {
+    RevokeReason.LOGOUT: AuditEventType.SESSION_LOGGED_OUT,
+    RevokeReason.LOGOUT_ALL: AuditEventType.SESSION_LOGGED_OUT_ALL,
+    RevokeReason.REVOKED_BY_USER: AuditEventType.SESSION_REVOKED,
+    RevokeReason.ADMIN: AuditEventType.SESSION_REVOKED,
+}
+
+
+def _record_revocation(
+    reason: str, *, user_id: uuid.UUID, count: int, session_id: uuid.UUID | None = None
+) -> None:
+    event = _REVOCATION_EVENTS.get(reason)
+    if event is None or count == 0:
+        return
+    details: dict = {"reason": str(reason), "sessions_revoked": count}
+    if session_id is not None:
+        details["session_id"] = str(session_id)
+    audit_record(event, subject_user_id=user_id, details=details)
 
 
 @transaction.atomic(savepoint=False)
 def session_revoke(*, user_id: uuid.UUID, session_id: uuid.UUID, reason: str) -> bool:
     """Revoke one live session of a user; ``False`` when it is not theirs or not alive."""
-    return Session.objects.filter(id=session_id, user_id=user_id).alive().revoke(reason=reason) > 0
+    count = Session.objects.filter(id=session_id, user_id=user_id).alive().revoke(reason=reason)
+    _record_revocation(reason, user_id=user_id, count=count, session_id=session_id)
+    return count > 0
 
 
 @transaction.atomic(savepoint=False)
@@ -164,10 +212,18 @@ def sessions_revoke_for_user(*, user_id: uuid.UUID, reason: str, keep: uuid.UUID
     sessions = Session.objects.filter(user_id=user_id)
     if keep is not None:
         sessions = sessions.exclude(id=keep)
-    return sessions.revoke(reason=reason)
+    count = sessions.revoke(reason=reason)
+    _record_revocation(reason, user_id=user_id, count=count)
+    return count
 
 
 @transaction.atomic(savepoint=False)
 def sessions_revoke(*, session_ids: list[uuid.UUID], reason: str) -> int:
-    """Revoke the given sessions, whoever they belong to (the admin's action)."""
-    return Session.objects.filter(id__in=session_ids).revoke(reason=reason)
+    """Revoke the given sessions, whoever they belong to (the admin's action): one event per session."""
+    owners = dict(
+        Session.objects.filter(id__in=session_ids, revoked_at__isnull=True).values_list("id", "user_id")
+    )
+    count = Session.objects.filter(id__in=owners).revoke(reason=reason)
+    for session_id, user_id in owners.items():
+        _record_revocation(reason, user_id=user_id, count=1, session_id=session_id)
+    return count

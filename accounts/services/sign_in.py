@@ -14,6 +14,7 @@ from accounts import tokens
 from accounts.models import Session, User
 from core.errors import Forbidden, NotFound
 from core.http import RequestMeta
+from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership
 from tenants.selectors import organization_lookup, user_memberships
 
@@ -74,26 +75,53 @@ def session_start(
 def sign_in(
     *,
     user: User,
+    method: str,
     amr: Sequence[str],
     meta: RequestMeta,
     org_reference: str | None = None,
     created: bool = False,
 ) -> SignIn:
-    """Start a session for an authenticated ``user`` and issue its pair.
+    """Start a session for an authenticated ``user``, issue its pair, and record the sign-in.
 
-    ``amr`` names how the user proved who they are (RFC 8176: ``["pwd"]``, ``["email"]``, …); the
-    access token carries it. With ``org_reference`` (org id or slug) the session is scoped to that
-    org: 404 ``org_not_found`` when no such org exists, 403 ``not_a_member`` when the user has no
-    active membership there. Without it, a user with exactly one org gets that org; with several,
+    ``method`` names the flow for the audit log (``password``, ``oauth_token``, ``registration``,
+    ``devlogin``, …); ``amr`` how the user proved who they are (RFC 8176: ``["pwd"]``, ``["email"]``,
+    …), which the access token carries. With ``org_reference`` (org id or slug) the session is scoped
+    to that org: 404 ``org_not_found`` when no such org exists, 403 ``not_a_member`` when the user has
+    no active membership there. Without it, a user with exactly one org gets that org; with several,
     none (the client calls switch-org).
     """
+    result, session = session_open(
+        user=user, amr=amr, meta=meta, org_reference=org_reference, created=created
+    )
+    audit_record(
+        AuditEventType.SIGN_IN_SUCCEEDED,
+        org_id=session.active_org_id,
+        actor_user_id=user.pk,
+        subject_user_id=user.pk,
+        subject=session,
+        details={"method": method, "amr": list(amr)},
+        meta=meta,
+    )
+    return result
+
+
+def session_open(
+    *,
+    user: User,
+    amr: Sequence[str],
+    meta: RequestMeta,
+    org_reference: str | None = None,
+    created: bool = False,
+) -> tuple[SignIn, Session]:
+    """:func:`sign_in` without its audit event, for flows that record their own (switch-org)."""
     memberships = user_memberships(user_id=user.id)
     membership = _choose_membership(memberships, org_reference)
     session = session_start(user=user, membership=membership, amr=amr, meta=meta)
-    return SignIn(
+    result = SignIn(
         user=user,
         pair=tokens.pair_for_session(session),
         membership=membership,
         memberships=memberships,
         created=created,
     )
+    return result, session

@@ -83,7 +83,9 @@ def identity(transactional_db):
 
 def bearer_for(user: User) -> dict[str, str]:
     """A fresh session's access token: each case may end its session (logout/, logout-all/...)."""
-    result = sign_in(user=user, amr=["pwd"], meta=RequestMeta(ip=None, user_agent="schemathesis"))
+    result = sign_in(
+        user=user, method="password", amr=["pwd"], meta=RequestMeta(ip=None, user_agent="schemathesis")
+    )
     return {"Authorization": f"Bearer {result.pair.access}"}
 
 

@@ -1,0 +1,154 @@
+"""The security audit log: the event vocabulary and :func:`audit_record`, the one function that writes.
+
+Every flow records its events here, in the same transaction as the change it records (a rolled-back
+change leaves no event). Failures and replays must be kept although their request fails: they pass
+``durable=True`` and are written in a short transaction of their own, outside any other (the caller
+runs outside the request transaction, as ``refresh/`` and the sign-in views do).
+
+Who and from where: the caller may say; otherwise the current request (set by
+:class:`AuditRequestMiddleware`) gives the IP, the user agent and the signed-in user as the actor, so a
+model-level rule (a password changed by any route) is attributed without threading the request through.
+
+Details never hold a secret: no token, key, code or password, not even a prefix of one.
+:func:`audit_record` refuses detail keys that look like one.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import uuid
+from typing import Any
+
+from django.db import connection, models, transaction
+from psycopg.types.json import Jsonb
+
+from core.http import RequestMeta
+from tenants.rls.context import execute_once_in_org
+
+
+class AuditEventType(models.TextChoices):
+    """The fixed vocabulary of audit events (README, "Audit log")."""
+
+    SIGN_IN_SUCCEEDED = "sign_in.succeeded"  # details: method (password, oauth_token, registration, devlogin)
+    SIGN_IN_FAILED = "sign_in.failed"  # details: method, reason (kept internal: never in a response)
+    SIGN_IN_THROTTLED = "sign_in.throttled"  # one per bucket and window, at its first refusal
+    USER_REGISTERED = "user.registered"
+    USER_PASSWORD_CHANGED = "user.password_changed"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    SESSION_REFRESH_REUSED = "session.refresh_reused"  # a replayed refresh token: the session is revoked
+    SESSION_REFRESH_GRACE = "session.refresh_grace"  # a racing duplicate got the same successor pair
+    SESSION_SWITCHED_ORG = "session.switched_org"
+    SESSION_LOGGED_OUT = "session.logged_out"
+    SESSION_LOGGED_OUT_ALL = "session.logged_out_all"
+    SESSION_REVOKED = "session.revoked"  # by the user (sessions/ DELETE) or an admin
+    ORG_CREATED = "org.created"
+    MEMBERSHIP_CREATED = "membership.created"
+    MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
+    MEMBERSHIP_ENDED = "membership.ended"
+    MEMBERSHIP_REACTIVATED = "membership.reactivated"
+
+
+# --- Who and from where: the current request ---------------------------------------------------------
+
+_current_request: contextvars.ContextVar = contextvars.ContextVar("audit_request", default=None)
+
+
+class AuditRequestMiddleware:
+    """Makes the current request known to :func:`audit_record` (after authentication middleware; DRF
+    sets ``request.user`` on the Django request once its authentication has run)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)
+
+
+def _request_actor_id(request) -> uuid.UUID | None:
+    user = getattr(request, "user", None)
+    return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+# --- The one writer ------------------------------------------------------------------------------------
+
+_FROM_REQUEST: Any = object()
+_SECRET_KEY = re.compile(r"token|password|secret|passphrase|key|code|otp|hash|jwt|cookie", re.IGNORECASE)
+_COLUMNS = (
+    "id",
+    "occurred_at",
+    "type",
+    "org_id",
+    "actor_user_id",
+    "actor_api_key_id",
+    "subject_user_id",
+    "subject_type",
+    "subject_id",
+    "ip",
+    "user_agent",
+    "details",
+)
+_INSERT_SQL = (
+    f"INSERT INTO tenants_auditevent ({', '.join(_COLUMNS)}) VALUES ("  # noqa: S608 (fixed text)
+    "%(id)s, clock_timestamp(), %(type)s, %(org_id)s, %(actor_user_id)s, %(actor_api_key_id)s, "
+    "%(subject_user_id)s, %(subject_type)s, %(subject_id)s, %(ip)s, %(user_agent)s, %(details)s)"
+)
+
+
+def _check_details(details: dict[str, Any]) -> None:
+    for key, value in details.items():
+        if _SECRET_KEY.search(key):
+            raise ValueError(f"audit details must not carry secrets: {key!r}")
+        if isinstance(value, dict):
+            _check_details(value)
+
+
+def audit_record(
+    event: AuditEventType,
+    *,
+    org_id: uuid.UUID | None = None,
+    actor_user_id: uuid.UUID | None = _FROM_REQUEST,
+    actor_api_key_id: uuid.UUID | None = None,
+    subject_user_id: uuid.UUID | None = None,
+    subject: models.Model | None = None,
+    details: dict[str, Any] | None = None,
+    meta: RequestMeta | None = None,
+    durable: bool = False,
+) -> None:
+    """Record ``event``: one INSERT (one round trip), under ``org_id``'s RLS scope when given.
+
+    * ``actor_user_id``: who did it; by default the current request's signed-in user, if any.
+    * ``subject_user_id`` / ``subject``: to whom or what (a session, an org, a membership).
+    * ``org_id``: the org the event belongs to; ``None`` for a user-level event, shown in every org of
+      ``subject_user_id`` (RLS policy ``audit_member_events``).
+    * ``meta``: IP and user agent; by default the current request's.
+    * ``durable``: write in a transaction of its own, committed at once (the caller must not be inside
+      one: ``transaction.atomic(durable=True)`` refuses). For failures whose request is refused.
+    """
+    details = dict(details or {})
+    _check_details(details)
+    request = _current_request.get()
+    if meta is None and request is not None:
+        meta = RequestMeta.from_request(request)
+    if actor_user_id is _FROM_REQUEST:
+        actor_user_id = _request_actor_id(request) if request is not None else None
+    params = {
+        "id": uuid.uuid4(),
+        "type": str(event),
+        "org_id": org_id,
+        "actor_user_id": actor_user_id,
+        "actor_api_key_id": actor_api_key_id,
+        "subject_user_id": subject_user_id,
+        "subject_type": subject._meta.model_name if subject is not None else "",
+        "subject_id": str(subject.pk) if subject is not None else "",
+        "ip": meta.ip if meta else None,
+        "user_agent": meta.user_agent if meta else "",
+        "details": Jsonb(details),
+    }
+    with transaction.atomic(savepoint=False, durable=durable), connection.cursor() as cursor:
+        execute_once_in_org(cursor, org_id, _INSERT_SQL, params)
