@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.permissions import BasePermission
 
 from core.errors import Forbidden
+from tenants.policy import role_allows
 
 
 class NoActiveOrg(Forbidden):
@@ -21,3 +22,23 @@ class HasActiveOrg(BasePermission):
         if getattr(request.auth, "org", None) is None:
             raise NoActiveOrg()
         return True
+
+
+class InsufficientRole(Forbidden):
+    default_code = "insufficient_role"
+    default_detail = "Your role in this organization does not allow this."
+
+
+def role_may(resource: str, action: str) -> type[BasePermission]:
+    """A permission class: the caller's membership role allows ``action`` on ``resource``
+    (``tenants.policy``), else 403 ``insufficient_role``. Use after :class:`HasActiveOrg`."""
+
+    class RoleMay(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            membership = getattr(request.auth, "membership", None)
+            if not role_allows(membership.role if membership else None, resource, action):
+                raise InsufficientRole()
+            return True
+
+    RoleMay.__name__ = RoleMay.__qualname__ = f"RoleMay_{resource}_{action}"
+    return RoleMay

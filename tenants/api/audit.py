@@ -1,0 +1,129 @@
+"""``GET org/audit-log/``: the current org's security events, newest first (admins and owners).
+
+What an org sees is decided by row-level security alone (migration ``tenants.0003``): its own events,
+and the user-level events (no org of their own: a failed sign-in, a refresh replay) of its active
+members. The view adds no org filter of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from core.fields import StrictUUIDField
+from core.shapes import error_response
+from tenants.api.permissions import HasActiveOrg, role_may
+from tenants.audit import AuditEventType
+from tenants.models import AuditEvent
+
+
+class AuditLogQuerySerializer(serializers.Serializer):
+    type = serializers.MultipleChoiceField(
+        choices=AuditEventType.choices,
+        required=False,
+        help_text="One or more event types (repeat the parameter).",
+    )
+    actor = StrictUUIDField(required=False, help_text="The acting user's id.")
+    subject = serializers.CharField(
+        required=False, max_length=64, help_text="The subject: a user id, or a session, org or membership id."
+    )
+    since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
+
+
+class AuditActorSerializer(serializers.Serializer):
+    type = serializers.SerializerMethodField()
+    id = serializers.SerializerMethodField()
+    email = serializers.EmailField(source="actor_user.email", allow_null=True, default=None)
+
+    def get_type(self, event: AuditEvent) -> str | None:
+        if event.actor_user_id:
+            return "user"
+        return "api_key" if event.actor_api_key_id else None
+
+    def get_id(self, event: AuditEvent) -> str | None:
+        actor = event.actor_user_id or event.actor_api_key_id
+        return str(actor) if actor else None
+
+
+class AuditUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+
+
+class AuditSubjectSerializer(serializers.Serializer):
+    type = serializers.CharField(source="subject_type", allow_blank=True)
+    id = serializers.CharField(source="subject_id", allow_blank=True)
+    user = AuditUserSerializer(source="subject_user", allow_null=True)
+
+
+class AuditEventSerializer(serializers.Serializer):
+    """Who did what to whom, when, from where."""
+
+    id = serializers.UUIDField()
+    occurred_at = serializers.DateTimeField()
+    type = serializers.CharField()
+    org_id = serializers.UUIDField(allow_null=True)
+    actor = AuditActorSerializer(source="*")
+    subject = AuditSubjectSerializer(source="*")
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    details = serializers.DictField()
+
+
+class AuditLogPagination(CursorPagination):
+    """Cursor pagination: a page stays the same while new events arrive (they sort before it)."""
+
+    ordering = "-occurred_at"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class AuditLogView(APIView):
+    permission_classes = [IsAuthenticated, HasActiveOrg, role_may("audit", "read")]
+
+    @extend_schema(
+        summary="The organization's audit log (admins and owners)",
+        parameters=[AuditLogQuerySerializer],
+        responses={
+            200: AuditEventSerializer(many=True),
+            403: error_response("`no_active_org` or `insufficient_role`"),
+        },
+    )
+    def get(self, request):
+        query = AuditLogQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        events = _filtered(
+            AuditEvent.objects.select_related("actor_user", "subject_user"), query.validated_data
+        )
+        paginator = AuditLogPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+
+def _filtered(events, filters: dict):
+    """Narrow the (RLS-scoped) events by the query's filters."""
+    if filters.get("type"):
+        events = events.filter(type__in=sorted(filters["type"]))
+    if filters.get("actor"):
+        events = events.filter(actor_user_id=filters["actor"])
+    if filters.get("subject"):
+        subject = filters["subject"]
+        condition = Q(subject_id=subject)
+        try:
+            condition |= Q(subject_user_id=uuid.UUID(subject))
+        except ValueError:
+            pass  # not a user id: a session, org or membership id only
+        events = events.filter(condition)
+    if filters.get("since"):
+        events = events.filter(occurred_at__gte=filters["since"])
+    if filters.get("until"):
+        events = events.filter(occurred_at__lt=filters["until"])
+    return events
