@@ -12,12 +12,12 @@ import uuid
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.views import APIView
 
 from core.fields import StrictUUIDField
-from core.shapes import error_response
+from core.shapes import error_response, validation_error_response
 from tenants.api.permissions import HasActiveOrg, role_may
 from tenants.audit import AuditEventType
 from tenants.models import AuditEvent
@@ -35,6 +35,13 @@ class AuditLogQuerySerializer(serializers.Serializer):
     )
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
+
+    def to_internal_value(self, data):
+        # A parameter given empty is a mistake, not "no filter": DRF would let some through as absent.
+        blank = {name: ["This field may not be blank."] for name in self.fields if data.get(name, None) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
 
 
 class AuditActorSerializer(serializers.Serializer):
@@ -85,27 +92,47 @@ class AuditLogPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request) -> int:
+        # DRF would quietly ignore a page_size that is not a positive integer: say so instead.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise serializers.ValidationError({"page_size": [f"An integer from 1 to {self.max_page_size}."]})
+        return int(raw)
 
-class AuditLogView(APIView):
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
+
+class AuditLogView(ListAPIView):
     permission_classes = [IsAuthenticated, HasActiveOrg, role_may("audit", "read")]
+    serializer_class = AuditEventSerializer
+    pagination_class = AuditLogPagination
+
+    def get_queryset(self):
+        query = AuditLogQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return _filtered(
+            AuditEvent.objects.select_related("actor_user", "subject_user"), query.validated_data
+        )
 
     @extend_schema(
         summary="The organization's audit log (admins and owners)",
         parameters=[AuditLogQuerySerializer],
         responses={
             200: AuditEventSerializer(many=True),
+            400: validation_error_response("A filter that is not valid (unknown type, malformed id or time)"),
             403: error_response("`no_active_org` or `insufficient_role`"),
+            404: error_response("`not_found`: the cursor is not one this endpoint gave out"),
         },
     )
-    def get(self, request):
-        query = AuditLogQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        events = _filtered(
-            AuditEvent.objects.select_related("actor_user", "subject_user"), query.validated_data
-        )
-        paginator = AuditLogPagination()
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 def _filtered(events, filters: dict):
