@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 
@@ -38,12 +39,12 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Email is the login; a user belongs to orgs through ``tenants.Membership``.
 
-    Security rules that hold whatever route changes a user (API, admin, ``manage.py``, code):
+    Security rules that hold whatever route changes a user (API, admin, ``manage.py``, code,
+    ``QuerySet.update()``, raw SQL), enforced by database triggers:
 
-    * a password change ends every session of the user (:meth:`save`);
-    * deactivation ends every session for good, so reactivating revives none: a database trigger
-      does it (migration ``accounts.0003``), so even ``QuerySet.update(is_active=False)`` or raw SQL
-      cannot skip it.
+    * a password change ends every session of the user (migration ``accounts.0004``; a hash upgraded
+      at sign-in is not a change, see :meth:`check_password`);
+    * deactivation ends every session for good, so reactivating revives none (``accounts.0003``).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -81,13 +82,25 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().set_unusable_password()
         self._password_removed = True
 
-    def save(self, *args, **kwargs) -> None:
-        """Save; a changed password revokes every session of the user (any route, one rule).
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check, with its hash upgrade marked as one (``app.password_rehash``): the same
+        password under a better hasher is no password change, so it ends no session (migration 0004)."""
 
-        Django marks a password set with ``set_password()`` in ``_password`` until the next save (the
-        same signal its ``password_changed`` validators use); a hash upgraded on login is explicitly
-        not marked, so signing in after a hasher change signs nobody out. Callers that must keep a
-        session (``password/change/``) start the new one after saving.
+        def upgrade(raw: str) -> None:
+            self.set_password(raw)
+            self._password = None  # as Django's own setter: not a change for the validators either
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('app.password_rehash', 'on', true)")
+                self.save(update_fields=["password"])
+                cursor.execute("SELECT set_config('app.password_rehash', '', true)")
+
+        return check_password(raw_password, self.password, upgrade)
+
+    def save(self, *args, **kwargs) -> None:
+        """Save, and record a password change, a deactivation or a reactivation (audit, same transaction).
+
+        The sessions a password change or a deactivation ends are revoked by the database (triggers of
+        migrations 0003 and 0004), whatever route changed the row.
         """
         from tenants.audit import AuditEventType, audit_record
 
@@ -96,17 +109,15 @@ class User(AbstractBaseUser, PermissionsMixin):
             self._password is not None or getattr(self, "_password_removed", False)
         )
         was_active = None if adding else getattr(self, "_loaded_is_active", None)
-        with transaction.atomic(savepoint=False):  # the change, its revocations and its events: all or none
+        with transaction.atomic(savepoint=False):  # the change and its events: all or none
             super().save(*args, **kwargs)
             if password_changed:
-                revoked = Session.objects.filter(user_id=self.pk).revoke(reason=RevokeReason.PASSWORD_CHANGED)
                 audit_record(
                     AuditEventType.USER_PASSWORD_CHANGED,
                     subject_user_id=self.pk,
-                    details={"sessions_revoked": revoked, "usable": self.has_usable_password()},
+                    details={"usable": self.has_usable_password()},
                 )
             if was_active is not None and was_active != self.is_active:
-                # The sessions themselves are revoked by the database (migration accounts.0003).
                 event = AuditEventType.USER_REACTIVATED if self.is_active else AuditEventType.USER_DEACTIVATED
                 audit_record(event, subject_user_id=self.pk)
         self._password_removed = False

@@ -21,7 +21,7 @@ from tenants.rls.context import cross_tenant
 
 # Admin sign-ins share the API's "login" buckets (per network, and failures per email): staff accounts
 # see every org, so they are the last ones to leave open to password guessing.
-_LOGIN_SCOPE = SimpleNamespace(throttle_scope="login")
+_LOGIN_SCOPE = SimpleNamespace(throttle_scope="login", throttle_email_field="username")
 
 
 def _record_admin_sign_in(request, *, succeeded: bool) -> None:

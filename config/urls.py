@@ -17,7 +17,9 @@ urlpatterns = [
 ]
 
 # Anything else under /api/ is a JSON 404, with DEBUG on too (Django would show its HTML debug page).
-urlpatterns += [re_path(r"^api/", csrf_exempt(views.not_found))]  # any method: a 404, never a CSRF 403
+# Only paths ending in "/": without one, CommonMiddleware's APPEND_SLASH still redirects /api/docs to
+# /api/docs/ (and an unknown /api/x to /api/x/, which then answers this 404).
+urlpatterns += [re_path(r"^api/(.*/)?$", csrf_exempt(views.not_found))]  # any method: a 404, not a CSRF 403
 
 if settings.BENCH:  # baseline endpoints for bench/run.py; never enabled in production
     urlpatterns += [path("bench/", include("bench.urls"))]

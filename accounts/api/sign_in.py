@@ -133,6 +133,7 @@ class OAuthTokenView(PasswordSignInView):
     """OAuth2 resource-owner password grant, for Swagger UI's Authorize button."""
 
     throttle_scope = "login"
+    throttle_email_field = "username"
     parser_classes = [FormParser]
 
     @extend_schema(

@@ -163,8 +163,10 @@ def switch_org(
 
     The new session keeps how the caller's session signed in (``amr``): switching proves nothing new.
     """
+    # The caller's session first: if a logout or revocation got there before us, nothing is issued.
+    if not session_revoke(user_id=user.id, session_id=session_id, reason=RevokeReason.SWITCH_ORG):
+        raise tokens.InvalidToken("The session of this token has ended.")
     result, session = session_open(user=user, amr=amr, meta=meta, org_reference=str(org_id))
-    session_revoke(user_id=user.id, session_id=session_id, reason=RevokeReason.SWITCH_ORG)
     audit_record(
         AuditEventType.SESSION_SWITCHED_ORG,
         org_id=session.active_org_id,
@@ -208,7 +210,11 @@ def session_revoke(*, user_id: uuid.UUID, session_id: uuid.UUID, reason: str) ->
 
 @transaction.atomic(savepoint=False)
 def sessions_revoke_for_user(*, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> int:
-    """Revoke every session of a user (but ``keep``): logout-all, the admin's sign-out-everywhere."""
+    """Revoke every session of a user (but ``keep``): logout-all, the admin's sign-out-everywhere.
+
+    The user row is locked first, so a sign-in in flight either finishes before (and its session is
+    revoked here) or waits and starts after (accounts.services.sign_in._lock_session_holder)."""
+    list(User.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk", flat=True))
     sessions = Session.objects.filter(user_id=user_id)
     if keep is not None:
         sessions = sessions.exclude(id=keep)

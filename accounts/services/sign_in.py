@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import Session, User
+from accounts.services.passwords import InvalidCredentials
 from core.errors import Forbidden, NotFound
 from core.http import RequestMeta
 from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership
+from tenants.rls.context import execute_once_in_org
 from tenants.selectors import organization_lookup, user_memberships
 
 
@@ -105,6 +107,33 @@ def sign_in(
     return result
 
 
+# Locks the user (and the membership) against a concurrent deactivation, password change, ending or
+# logout-all until this sign-in commits, and re-reads them: either the other change waits for the new
+# session to exist (and its revocation then sees it), or this sign-in sees the change and stops.
+_HOLDER_LOCK_SQL = """
+SELECT (SELECT u.is_active AND u.password = %(password)s FROM accounts_user u
+        WHERE u.id = %(user_id)s FOR SHARE),
+       (%(membership_id)s::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM tenants_membership m
+        WHERE m.id = %(membership_id)s AND m.user_id = %(user_id)s AND m.is_active FOR SHARE))
+"""
+
+
+def _lock_session_holder(user: User, membership: Membership | None) -> None:
+    params = {
+        "password": user.password,
+        "user_id": user.pk,
+        "membership_id": membership.pk if membership else None,
+    }
+    with connection.cursor() as cursor:
+        execute_once_in_org(cursor, membership.org_id if membership else None, _HOLDER_LOCK_SQL, params)
+        user_ok, membership_ok = cursor.fetchone()
+    if not user_ok:
+        raise InvalidCredentials()  # deactivated or password changed while signing in
+    if not membership_ok:
+        raise NotAMember()
+
+
 def session_open(
     *,
     user: User,
@@ -116,6 +145,7 @@ def session_open(
     """:func:`sign_in` without its audit event, for flows that record their own (switch-org)."""
     memberships = user_memberships(user_id=user.id)
     membership = _choose_membership(memberships, org_reference)
+    _lock_session_holder(user, membership)
     session = session_start(user=user, membership=membership, amr=amr, meta=meta)
     result = SignIn(
         user=user,

@@ -74,12 +74,13 @@ _SCOPED_ONCE_SQL = (
 def execute_once_in_org(cursor, org_id: uuid.UUID | None, sql: str, params: dict[str, Any]) -> None:
     """Run one statement under ``org_id``'s RLS scope and put the previous scope back, in one round trip.
 
-    For writes that belong to another org than the request's (an audit event about the org a user
-    just switched to): ``tenant_context`` would cost four round trips. The cursor is left past all
-    three statements (``sql`` must not return rows).
+    For statements about another org than the request's (an audit event about the org a user just
+    switched to, a membership locked at sign-in): ``tenant_context`` would cost four round trips. The
+    cursor is left on ``sql``'s result.
     """
     _require_transaction(cursor.db.alias)
     cursor.execute(_SCOPED_ONCE_SQL.format(sql=sql), {**_org_params(org_id), **params})
+    cursor.nextset()
 
 
 def current_org_id(*, using: str = "default") -> uuid.UUID | None:

@@ -232,3 +232,19 @@ def test_a_password_hash_upgraded_at_sign_in_ends_no_session(api_client, user, o
     assert not User.objects.get(pk=user.pk).password.startswith("pbkdf2_sha256$")
     assert me_status(api_client, first["access"]) == HTTPStatus.OK
     assert me_status(api_client, second["access"]) == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_a_password_changed_by_queryset_update_ends_every_session(api_client, user, pair):
+    User.objects.filter(pk=user.pk).update(password=make_password(NEW_PASSWORD))
+
+    assert me_status(api_client, pair["access"]) == HTTPStatus.UNAUTHORIZED
+    assert revoked_reasons(user) == {"password_changed"}
+
+
+@pytest.mark.django_db
+def test_a_hash_assigned_by_hand_and_saved_ends_every_session(api_client, user, pair):
+    user.password = make_password(NEW_PASSWORD)
+    user.save()
+
+    assert me_status(api_client, pair["access"]) == HTTPStatus.UNAUTHORIZED

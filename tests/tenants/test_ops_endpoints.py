@@ -129,3 +129,13 @@ def test_unknown_api_paths_answer_json_404_with_debug_on(client, settings, path)
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.django_db
+def test_api_paths_without_their_slash_still_redirect(client, settings):
+    settings.DEBUG = True
+
+    response = client.get("/api/docs")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/docs/"
