@@ -142,7 +142,7 @@ class RevokeReason(models.TextChoices):
 
 def session_alive_sql(alias: str) -> str:
     """:meth:`SessionQuerySet.alive` for the hand-written hot-path queries (same rule, same clock)."""
-    return f"{alias}.revoked_at IS NULL AND {alias}.expires_at > now()"
+    return f"{alias}.revoked_at IS NULL AND {alias}.expires_at > statement_timestamp()"  # = Django's Now()
 
 
 class SessionQuerySet(models.QuerySet):
@@ -161,7 +161,8 @@ class Session(models.Model):
 
     Only token ids are stored, never tokens. ``refresh_jti`` is the one live refresh token;
     ``previous_refresh_jti`` + ``rotated_at`` let a racing duplicate of the just-spent token get the
-    same successor pair within the grace window (``accounts.tokens``).
+    same successor pair within the grace window (``accounts.services.sessions``; the pair is a pure
+    function of the row, ``accounts.tokens``).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
