@@ -97,7 +97,8 @@ class AuditLogPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        # ASCII digits only: str.isdigit() admits "²" (int() fails: a 500) and other scripts' digits.
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
             raise serializers.ValidationError({"page_size": [f"An integer from 1 to {self.max_page_size}."]})
         return int(raw)
 

@@ -207,7 +207,7 @@ def test_a_forged_cursor_is_refused(api_client, owner_access):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("page_size", ["0", "201", "-1", "abc", "1.5"])
+@pytest.mark.parametrize("page_size", ["0", "201", "-1", "abc", "1.5", "²", "١٢", " 5"])
 def test_page_size_out_of_range_is_400(api_client, owner_access, page_size):
     response = audit_log(api_client, owner_access, {"page_size": page_size})
 
