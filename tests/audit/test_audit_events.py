@@ -474,3 +474,100 @@ def test_register_refused_for_a_taken_org_slug_leaves_no_user_registered(api_cli
     assert not User.objects.filter(email="late@example.com").exists()
     assert events(type=E.USER_REGISTERED) == []
     assert [e.type for e in events()] == [E.ORG_CREATED, E.MEMBERSHIP_CREATED]  # the fixture org's only
+
+
+# --- More routes to the same events ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_post_orgs_records_org_created_and_membership_created_by_the_caller(api_client, user, org):
+    body = signed_in(api_client)
+
+    response = api_client.post(
+        f"{AUTH}/orgs/", {"name": "Second Co"}, format="json", **bearer(body["access"])
+    )
+
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    second = Organization.objects.get(slug="second-co")
+    created = only(E.ORG_CREATED, org=second)
+    assert (created.actor_user_id, created.subject_id) == (user.id, str(second.id))
+    membership = only(E.MEMBERSHIP_CREATED, org=second)
+    assert (membership.actor_user_id, membership.subject_user_id, membership.details) == (
+        user.id,
+        user.id,
+        {"role": "owner"},
+    )
+
+
+@pytest.mark.django_db
+def test_admin_password_form_records_user_password_changed_by_the_staff_user(client, user):
+    staff = User.objects.create_superuser("root@example.com", "staff password 99")
+    client.force_login(staff)
+
+    response = client.post(
+        f"/admin/accounts/user/{user.id}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND, response.content[:2000]
+    event = only(E.USER_PASSWORD_CHANGED)
+    assert (event.actor_user_id, event.subject_user_id, event.org_id) == (staff.id, user.id, None)
+    assert_no_secret_stored(NEW_PASSWORD, "staff password 99")
+
+
+@pytest.mark.django_db
+def test_admin_membership_role_change_records_role_changed_by_the_staff_user(client, org):
+    member = add_member(org=org, user=make_user(email="grace@example.com"))
+    staff = User.objects.create_superuser("root@example.com", "staff password 99")
+    client.force_login(staff)
+
+    response = client.post(
+        f"/admin/tenants/membership/{member.id}/change/",
+        {"user": str(member.user_id), "org": str(org.id), "role": "admin", "is_active": "on"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND, response.content[:2000]
+    event = only(E.MEMBERSHIP_ROLE_CHANGED)
+    assert (event.org_id, event.actor_user_id, event.subject_user_id) == (org.id, staff.id, member.user_id)
+    assert event.details == {"from": "member", "to": "admin"}
+
+
+@pytest.mark.django_db
+def test_deleting_an_org_takes_its_events_and_records_no_membership_ended(org, other_org):
+    add_member(org=org, user=make_user(email="grace@example.com"))
+    globex_events = {e.id for e in events(org=other_org)}
+
+    with cross_tenant():
+        Organization.objects.get(id=org.id).delete()
+
+    assert events(org_id=org.id) == []
+    assert {e.id for e in events(org=other_org)} == globex_events
+    assert events(type=E.MEMBERSHIP_ENDED) == []
+
+
+@pytest.mark.django_db
+def test_refused_switch_org_leaves_no_event_and_keeps_the_session(api_client, user, org, other_org):
+    body = signed_in(api_client)
+
+    response = api_client.post(
+        f"{AUTH}/switch-org/", {"org_id": str(other_org.id)}, format="json", **bearer(body["access"])
+    )
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["code"] == "not_a_member"
+    assert events(type__in=[E.SESSION_SWITCHED_ORG, E.SESSION_REVOKED]) == []
+    assert Session.objects.get(id=sid(body)).revoked_at is None
+
+
+@pytest.mark.django_db
+def test_throttled_oauth_token_guesses_record_the_user_as_subject(api_client, user, org):
+    for n in range(15):
+        api_client.post(
+            f"{AUTH}/token/",
+            urlencode({"grant_type": "password", "username": user.email, "password": f"guess {n}"}),
+            content_type="application/x-www-form-urlencoded",
+        )
+
+    throttled = events(type=E.SIGN_IN_THROTTLED)
+    assert [e.details["bucket"] for e in throttled] == ["login_email_network"]
+    assert throttled[0].subject_user_id == user.id
