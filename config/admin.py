@@ -12,6 +12,8 @@ from functools import wraps
 from types import SimpleNamespace
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpResponse
 
 from accounts.models import User, normalize_email
@@ -22,6 +24,14 @@ from tenants.rls.context import cross_tenant
 # Admin sign-ins share the API's "login" buckets (per network, and failures per email): staff accounts
 # see every org, so they are the last ones to leave open to password guessing.
 _LOGIN_SCOPE = SimpleNamespace(throttle_scope="login", throttle_email_field="username")
+
+
+def _looks_like_email(text: str) -> bool:
+    try:
+        validate_email(text)
+    except ValidationError:
+        return False
+    return True
 
 
 def _record_admin_sign_in(request, *, succeeded: bool) -> None:
@@ -43,8 +53,8 @@ def _record_admin_sign_in(request, *, succeeded: bool) -> None:
         "method": "admin",
         "reason": "unknown_email" if user_id is None else "wrong_password_or_not_staff",
     }
-    if user_id is None:
-        details["email"] = email
+    if user_id is None and _looks_like_email(email):
+        details["email"] = email  # a password typed into the username field is never kept
     audit_record(AuditEventType.SIGN_IN_FAILED, actor_user_id=None, subject_user_id=user_id, details=details)
 
 
