@@ -9,7 +9,7 @@ Buckets, each a sliding-window counter on the shared cache (Redis with ``REDIS_U
 * ``<scope>_email`` — per submitted email from anywhere: for sign-in the slow cap against guessing
   spread over many networks (NIST SP 800-63B §5.2.2: at most 100 consecutive failures per account).
 
-On sign-in views (``counts_failures = True``) the email buckets count **failures**, not attempts: a
+On password sign-in views (``checks_password = True``) the email buckets count **failures**, not attempts: a
 request reserves a slot, a request that did not fail on its credentials (``401``) gives it back, and a
 successful sign-in empties the email buckets (the failures were not consecutive any more).
 
@@ -124,13 +124,19 @@ class _Bucket(BaseThrottle):
     """One bucket for the view's ``throttle_scope`` + :attr:`suffix`, keyed by :meth:`ident`."""
 
     suffix = ""
-    counts_failures_only = False  # a sign-in view's email buckets count failures (see module doc)
-    audits_refusals = False  # sign-in buckets: the first refusal of each window goes to the audit log
 
-    def __init__(self) -> None:
+    def __init__(self, *, counts_failures_only: bool = False, audits_refusals: bool = False) -> None:
+        # A sign-in's email buckets count failures (see module doc); a sign-in's buckets record the
+        # first refusal of each window in the audit log.
+        self.counts_failures_only = counts_failures_only
+        self.audits_refusals = audits_refusals
         self.window: SlidingWindow | None = None
         self.reserved = False
         self.email_field = "email"
+
+    def exempt(self, request, ident: str) -> bool:
+        """Whether this request skips the bucket altogether (no slot taken)."""
+        return False
 
     def ident(self, request) -> str | None:
         raise NotImplementedError
@@ -142,7 +148,7 @@ class _Bucket(BaseThrottle):
         # pick the bucket (it would dodge the victim's limits, or empty them with a success).
         self.email_field = getattr(view, "throttle_email_field", "email")
         ident = self.ident(request) if rate else None
-        if not ident:
+        if not ident or self.exempt(request, ident):
             return True
         self.window = SlidingWindow(f"{scope}{self.suffix}:{ident}", rate)
         self.reserved = self.window.take()
@@ -227,22 +233,18 @@ class EmailRateThrottle(_Bucket):
 
     suffix = "_email"
 
-    def __init__(self, *, counts_failures_only: bool = False) -> None:
-        super().__init__()
-        self.counts_failures_only = counts_failures_only
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
         self.known_network_key = ""
 
     def ident(self, request) -> str | None:
         return submitted_email_digest(request, self.email_field) or None
 
-    def allow_request(self, request, view) -> bool:
-        if self.counts_failures_only:
-            email = submitted_email_digest(request, getattr(view, "throttle_email_field", "email"))
-            if email:
-                self.known_network_key = f"throttle:known:{email}:{rate_limit_key(client_ip(request))}"
-                if cache.get(self.known_network_key):
-                    return True
-        return super().allow_request(request, view)
+    def exempt(self, request, ident: str) -> bool:
+        if not self.counts_failures_only:
+            return False
+        self.known_network_key = f"throttle:known:{ident}:{rate_limit_key(client_ip(request))}"
+        return bool(cache.get(self.known_network_key))
 
     def settle(self, outcome: str) -> None:
         if outcome == "success" and self.known_network_key:
@@ -255,10 +257,6 @@ class EmailNetworkRateThrottle(_Bucket):
 
     suffix = "_email_network"
 
-    def __init__(self, *, counts_failures_only: bool = False) -> None:
-        super().__init__()
-        self.counts_failures_only = counts_failures_only
-
     def ident(self, request) -> str | None:
         email = submitted_email_digest(request, self.email_field)
         return f"{email}:{rate_limit_key(client_ip(request))}" if email else None
@@ -266,14 +264,11 @@ class EmailNetworkRateThrottle(_Bucket):
 
 def sign_in_throttles() -> list[_Bucket]:
     """The buckets of a password sign-in (login, OAuth2 token, the admin's login form)."""
-    throttles = [
-        IPRateThrottle(),
-        EmailNetworkRateThrottle(counts_failures_only=True),
-        EmailRateThrottle(counts_failures_only=True),
+    return [
+        IPRateThrottle(audits_refusals=True),
+        EmailNetworkRateThrottle(counts_failures_only=True, audits_refusals=True),
+        EmailRateThrottle(counts_failures_only=True, audits_refusals=True),
     ]
-    for throttle in throttles:
-        throttle.audits_refusals = True
-    return throttles
 
 
 def sign_in_outcome(status_code: int) -> str:
