@@ -9,6 +9,8 @@ from django.db import connection, models, transaction
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 
+from tenants.audit import AuditEventType, audit_record
+
 
 def normalize_email(email: str) -> str:
     """Emails are matched case-insensitively: stored trimmed and lower-cased."""
@@ -102,8 +104,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         The sessions a password change or a deactivation ends are revoked by the database (triggers of
         migrations 0003 and 0004), whatever route changed the row.
         """
-        from tenants.audit import AuditEventType, audit_record
-
         adding = self._state.adding
         password_changed = not adding and (
             self._password is not None or getattr(self, "_password_removed", False)
@@ -135,7 +135,7 @@ class RevokeReason(models.TextChoices):
     REFRESH_REUSE = "refresh_reuse"
     ACCESS_LOST = "access_lost"
     ADMIN = "admin"
-    # Written by the database triggers of migration accounts.0003:
+    # Written by the database triggers (migrations accounts.0003 and, for PASSWORD_CHANGED, 0004):
     USER_DEACTIVATED = "user_deactivated"
     MEMBERSHIP_ENDED = "membership_ended"
 

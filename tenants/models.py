@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from tenants.audit import AuditEventType, audit_record
 from tenants.policy import MembershipRole, role_level
 from tenants.rls.models import TenantScopedModel
 
@@ -63,12 +64,13 @@ class Membership(TenantScopedModel):
         """Save, and record a role change, an ending or a reactivation (audit, same transaction).
 
         The sessions an ending ends are revoked by the database (migration ``accounts.0003``)."""
-        from tenants.audit import AuditEventType, audit_record
-
         loaded = getattr(self, "_loaded", None)
-        super().save(*args, **kwargs)
-        if loaded is None:
-            return
+        with transaction.atomic(savepoint=False):  # the change and its events: all or none
+            super().save(*args, **kwargs)
+            if loaded is not None:
+                self._record_changes(loaded)
+
+    def _record_changes(self, loaded: dict) -> None:
         events = []
         if loaded["role"] != self.role:
             events.append((AuditEventType.MEMBERSHIP_ROLE_CHANGED, {"from": loaded["role"], "to": self.role}))
@@ -126,8 +128,6 @@ class AuditEvent(models.Model):
 def _membership_deleted(sender, instance: Membership, origin=None, **kwargs) -> None:
     """A deleted membership has ended (its sessions went with it, by CASCADE). Not recorded when the
     whole org is being deleted: its events go with it."""
-    from tenants.audit import AuditEventType, audit_record
-
     if isinstance(origin, Organization) or getattr(origin, "model", None) is Organization:
         return
     audit_record(

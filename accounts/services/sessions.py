@@ -133,14 +133,14 @@ def session_refresh(*, raw_refresh: Any, meta: RequestMeta) -> tokens.TokenPair:
     raise tokens.InvalidToken()
 
 
-def _record_session_event(event: AuditEventType, session: Session, meta: RequestMeta, **details) -> None:
+def _record_session_event(event: AuditEventType, session: Session, meta: RequestMeta) -> None:
     """A user-level event about one of their sessions (shown in every org of the user)."""
     audit_record(
         event,
         actor_user_id=session.user_id,
         subject_user_id=session.user_id,
         subject=session,
-        details={"session_org_id": str(session.active_org_id) if session.active_org_id else None, **details},
+        details={"session_org_id": str(session.active_org_id) if session.active_org_id else None},
         meta=meta,
     )
 
