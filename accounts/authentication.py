@@ -6,7 +6,6 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from accounts import tokens
 from accounts.selectors import principal_for_access
-from core.exception_handler import BEARER_CHALLENGE
 
 
 class SessionRevoked(tokens.InvalidToken):
@@ -38,4 +37,4 @@ class BearerAuthentication(BaseAuthentication):
         return principal.user, principal
 
     def authenticate_header(self, request) -> str:
-        return BEARER_CHALLENGE
+        return 'Bearer realm="api"'
