@@ -101,6 +101,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs) -> None:
         """Save, and record a password change, a deactivation or a reactivation (audit, same transaction).
 
+        A flow that changes the password for a reason of its own names the event to record in
+        ``password_event`` before saving (``user.password_reset``); otherwise ``user.password_changed``.
+
         The sessions a password change or a deactivation ends are revoked by the database (triggers of
         migrations 0003 and 0004), whatever route changed the row.
         """
@@ -113,7 +116,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             super().save(*args, **kwargs)
             if password_changed:
                 audit_record(
-                    AuditEventType.USER_PASSWORD_CHANGED,
+                    getattr(self, "password_event", None) or AuditEventType.USER_PASSWORD_CHANGED,
                     subject_user_id=self.pk,
                     details={"usable": self.has_usable_password()},
                 )
@@ -121,6 +124,7 @@ class User(AbstractBaseUser, PermissionsMixin):
                 event = AuditEventType.USER_REACTIVATED if self.is_active else AuditEventType.USER_DEACTIVATED
                 audit_record(event, subject_user_id=self.pk)
         self._password_removed = False
+        self.password_event = None
         self._loaded_is_active = self.is_active
 
 

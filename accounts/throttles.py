@@ -214,10 +214,14 @@ def _encodable(text: str) -> str:
     return text
 
 
-def submitted_email_digest(request, field: str) -> str:
-    """A digest of :func:`submitted_email` (bucket keys never hold an address); ``""`` when none."""
-    email = submitted_email(request, field)
+def email_digest(email: str) -> str:
+    """The bucket key of an address (bucket keys never hold one); ``""`` for none."""
     return hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest() if email else ""
+
+
+def submitted_email_digest(request, field: str) -> str:
+    """:func:`email_digest` of :func:`submitted_email`."""
+    return email_digest(submitted_email(request, field))
 
 
 KNOWN_NETWORK_SECONDS = 30 * 86400
@@ -250,6 +254,17 @@ class EmailRateThrottle(_Bucket):
         if outcome == "success" and self.known_network_key:
             cache.set(self.known_network_key, 1, timeout=KNOWN_NETWORK_SECONDS)
         super().settle(outcome)
+
+
+class AccountRateThrottle(_Bucket):
+    """Per signed-in account (scope ``<throttle_scope>_email``): for authenticated endpoints that email
+    the account's address or check its password."""
+
+    suffix = "_email"
+
+    def ident(self, request) -> str | None:
+        user = getattr(request, "user", None)
+        return email_digest(user.email) if user is not None and getattr(user, "email", "") else None
 
 
 class EmailNetworkRateThrottle(_Bucket):

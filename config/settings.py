@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "corsheaders",
+    # The job queue (emails off the request path): its tables live in Postgres beside ours.
+    "procrastinate.contrib.django",
 ]
 
 # Benchmarks only (bench/): baseline endpoints and SimpleJWT's blacklist app for its stock rotation.
@@ -210,6 +212,19 @@ THROTTLE_RATES = {
     "register": "20/hour",
     "register_email": "5/hour",
     "refresh": "300/min",
+    # Emailed links and codes (magiclinks): per network, and per address (each request sends a mail).
+    "magic_link": "30/hour",
+    "magic_link_email": "5/hour",
+    "magic_link_verify": "60/hour",
+    "magic_link_verify_email": "10/hour",  # the emailed code: on top of its own attempt cap
+    "password_forgot": "30/hour",
+    "password_forgot_email": "5/hour",
+    "password_reset": "60/hour",
+    "email_verify": "60/hour",
+    "email_verify_request": "30/hour",
+    "email_verify_request_email": "5/hour",
+    "password_change": "30/hour",
+    "password_change_email": "10/hour",  # wrong current passwords per account
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
 
@@ -263,21 +278,49 @@ AUTH_ALLOW_SIGNUP = env_bool("AUTH_ALLOW_SIGNUP", True)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 AUTH_REFRESH_COOKIE = env_bool("AUTH_REFRESH_COOKIE", False)
 
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
+# --- Email (README "Email") ------------------------------------------------------------------------
+# Console with DEBUG; files with EMAIL_FILE_PATH; otherwise SMTP, or any django-anymail provider with
+# EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend and its ANYMAIL_<ESP>_<SETTING> variables.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "").strip() or str(BASE_DIR / "var" / "mail")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "").strip() or (
+    "django.core.mail.backends.filebased.EmailBackend"
+    if os.environ.get("EMAIL_FILE_PATH", "").strip()
+    else "django.core.mail.backends.console.EmailBackend"
     if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    else "django.core.mail.backends.smtp.EmailBackend"
 )
-EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items() if name.startswith("ANYMAIL_")}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "authsvc <no-reply@localhost>")
+AUTH_PRODUCT_NAME = os.environ.get("AUTH_PRODUCT_NAME", "").strip() or "authsvc"  # in subjects and bodies
+# "queue": jobs in Postgres, delivered by `manage.py procrastinate worker` with retries (production).
+# "immediate": the job runs in the request and its mail goes out on commit (development, tests).
+EMAIL_DELIVERY = os.environ.get("EMAIL_DELIVERY", "").strip() or ("immediate" if DEBUG else "queue")
+if EMAIL_DELIVERY not in {"immediate", "queue"}:
+    raise ImproperlyConfigured(f"EMAIL_DELIVERY must be 'immediate' or 'queue', not {EMAIL_DELIVERY!r}")
+# Finished jobs leave the queue; failed ones stay for inspection (`manage.py procrastinate`).
+PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
+
+# --- Emailed links (magiclinks) -----------------------------------------------------------------------
+MAGIC_LINK_MINUTES = env_int("MAGIC_LINK_MINUTES", 15)
+MAGIC_LINK_CODE_ATTEMPTS = env_int("MAGIC_LINK_CODE_ATTEMPTS", 5)  # wrong codes before the code dies
+PASSWORD_RESET_MINUTES = env_int("PASSWORD_RESET_MINUTES", 60)
+EMAIL_VERIFICATION_HOURS = env_int("EMAIL_VERIFICATION_HOURS", 48)
+# Origins besides FRONTEND_URL's that a magic link's redirect_url may point at.
+AUTH_REDIRECT_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("AUTH_REDIRECT_ALLOWED_ORIGINS")]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},  # one line per process start otherwise
+    },
 }

@@ -1,1 +1,2 @@
-"""One-time sign-in links and password-reset tokens (a later issue)."""
+"""One-time links sent by email: magic-link sign-in (with its short code), email verification and
+password reset; their emails, jobs and endpoints."""

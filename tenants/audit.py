@@ -30,11 +30,14 @@ from tenants.rls.context import execute_once_in_org
 class AuditEventType(models.TextChoices):
     """The fixed vocabulary of audit events (README, "Audit log")."""
 
-    SIGN_IN_SUCCEEDED = "sign_in.succeeded"  # details: method (password, oauth_token, registration, devlogin)
+    # details: method (password, oauth_token, registration, magic_link, password_change, devlogin), amr
+    SIGN_IN_SUCCEEDED = "sign_in.succeeded"
     SIGN_IN_FAILED = "sign_in.failed"  # details: method, reason (kept internal: never in a response)
     SIGN_IN_THROTTLED = "sign_in.throttled"  # one per bucket and window, at its first refusal
     USER_REGISTERED = "user.registered"
     USER_PASSWORD_CHANGED = "user.password_changed"
+    USER_PASSWORD_RESET = "user.password_reset"  # a password set through an emailed reset link
+    USER_EMAIL_VERIFIED = "user.email_verified"  # details: via (verification_link, magic_link, password_reset)
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     SESSION_REFRESH_REUSED = "session.refresh_reused"  # a replayed refresh token: the session is revoked
@@ -48,6 +51,11 @@ class AuditEventType(models.TextChoices):
     MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
     MEMBERSHIP_ENDED = "membership.ended"
     MEMBERSHIP_REACTIVATED = "membership.reactivated"
+    # Emailed links (details: sent, and the address when it has no account; never the token or code)
+    MAGIC_LINK_REQUESTED = "magic_link.requested"
+    MAGIC_LINK_CODE_EXHAUSTED = "magic_link.code_exhausted"  # the emailed code died after too many misses
+    EMAIL_VERIFICATION_REQUESTED = "email.verification_requested"
+    PASSWORD_RESET_REQUESTED = "password.reset_requested"
 
 
 # --- Who and from where: the current request ---------------------------------------------------------

@@ -17,6 +17,20 @@ from accounts.throttles import (
 )
 from core.transactions import OutsideRequestTransaction
 
+# Passwords of a new account: 8-128 characters (API.md), then Django's validators in the service. At
+# sign-in only a bound against absurd sizes: the hasher never sees megabytes, and an old password
+# shorter than today's rule still signs in.
+NEW_PASSWORD = {
+    "trim_whitespace": False,
+    "min_length": 8,
+    "max_length": 128,
+    "error_messages": {  # the words of the password validators (settings.AUTH_PASSWORD_VALIDATORS)
+        "min_length": "This password is too short. It must contain at least 8 characters.",
+        "max_length": "This password is too long. It must contain at most 128 characters.",
+    },
+}
+PASSWORD = {"trim_whitespace": False, "max_length": 1024}
+
 # RFC 6749 §5.1: a response carrying tokens must not be stored by any cache.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -56,9 +70,10 @@ class PasswordSignInView(OutsideRequestTransaction, PublicView):
     checks_password = True
 
 
-def validated(serializer_class, request) -> dict:
-    """The request body through ``serializer_class``: its validated data, or DRF's 400 field map."""
-    serializer = serializer_class(data=request.data)
+def validated(serializer_class, request, *, query: bool = False) -> dict:
+    """The request body (the query string with ``query``) through ``serializer_class``: its validated
+    data, or DRF's 400 field map."""
+    serializer = serializer_class(data=request.query_params if query else request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

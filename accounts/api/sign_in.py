@@ -9,7 +9,14 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
-from accounts.api.common import PasswordSignInView, PublicView, token_response, validated
+from accounts.api.common import (
+    NEW_PASSWORD,
+    PASSWORD,
+    PasswordSignInView,
+    PublicView,
+    token_response,
+    validated,
+)
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.services.passwords import InvalidCredentials, user_authenticate
 from accounts.services.registration import signup_require_allowed, user_register
@@ -18,20 +25,6 @@ from core.fields import StrictCharField, StrictEmailField
 from core.http import RequestMeta
 from core.shapes import ErrorSerializer, error_response, validation_error_response
 from tenants.api.serializers import OrganizationNameField
-
-# Passwords of a new account: 8-128 characters (API.md), then Django's validators in the service. At
-# sign-in only a bound against absurd sizes: the hasher never sees megabytes, and an old password
-# shorter than today's rule still signs in.
-NEW_PASSWORD = {
-    "trim_whitespace": False,
-    "min_length": 8,
-    "max_length": 128,
-    "error_messages": {  # the words of the password validators (settings.AUTH_PASSWORD_VALIDATORS)
-        "min_length": "This password is too short. It must contain at least 8 characters.",
-        "max_length": "This password is too long. It must contain at most 128 characters.",
-    },
-}
-PASSWORD = {"trim_whitespace": False, "max_length": 1024}
 
 
 class RegisterInputSerializer(serializers.Serializer):

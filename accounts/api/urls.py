@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import me, sessions, sign_in
+from accounts.api import me, password, sessions, sign_in
 
 urlpatterns = [
     path("register/", sign_in.RegisterView.as_view(), name="register"),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("sessions/", sessions.SessionListView.as_view(), name="sessions"),
     path("sessions/<uuid:session_id>/", sessions.SessionDetailView.as_view(), name="session-detail"),
     path("me/", me.MeView.as_view(), name="me"),
+    path("password/change/", password.PasswordChangeView.as_view(), name="password-change"),
 ]

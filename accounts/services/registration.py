@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import User, normalize_email
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
+from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden
 from core.http import RequestMeta
 from tenants.audit import AuditEventType, audit_record
@@ -51,4 +52,5 @@ def user_register(
         subject_user_id=user.pk,
         meta=meta,
     )
+    user_registered.send(sender=User, user=user, meta=meta)  # magiclinks emails the verification link
     return sign_in(user=user, method="registration", amr=["pwd"], meta=meta, created=True)

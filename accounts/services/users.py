@@ -5,6 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import User
+from accounts.services.passwords import password_validate
+from accounts.services.sign_in import SignIn, sign_in
+from core.errors import InvalidInput
+from core.http import RequestMeta
+from tenants.models import Membership
 
 
 @transaction.atomic(savepoint=False)
@@ -18,3 +23,33 @@ def user_update(*, user: User, first_name: str | None = None, last_name: str | N
     if changed:
         user.save(update_fields=changed)
     return user
+
+
+class InvalidPassword(InvalidInput):
+    default_code = "invalid_password"
+    default_detail = "The current password is wrong."
+
+
+@transaction.atomic(savepoint=False)
+def password_change(
+    *, user: User, membership: Membership | None, current_password: str, new_password: str, meta: RequestMeta
+) -> SignIn:
+    """Change the signed-in user's password and sign them in again, in the org they were acting in.
+
+    The change ends every session of the user, the caller's too (the password-change trigger, whatever
+    route changed it); the caller carries on with the new session's pair. 400 ``invalid_password`` for a
+    wrong current password (also for an account without a usable one: it sets one through
+    ``password/forgot/``), 400 on ``new_password`` for a weak one.
+    """
+    if not user.check_password(current_password):
+        raise InvalidPassword()
+    password_validate(password=new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return sign_in(
+        user=user,
+        method="password_change",
+        amr=["pwd"],
+        meta=meta,
+        org_reference=str(membership.org_id) if membership else None,
+    )

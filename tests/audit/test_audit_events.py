@@ -111,6 +111,7 @@ def test_register_records_user_registered_org_created_membership_created_and_sig
         E.ORG_CREATED,
         E.MEMBERSHIP_CREATED,
         E.USER_REGISTERED,
+        E.EMAIL_VERIFICATION_REQUESTED,  # the new address is sent its verification link
         E.SIGN_IN_SUCCEEDED,
     ]
     registered = only(E.USER_REGISTERED)

@@ -1,0 +1,50 @@
+"""``password/change/``: a signed-in user changes their password and carries on with a fresh pair.
+
+(Forgotten passwords are reset through an emailed link: ``magiclinks``.)
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+from accounts.api.common import NEW_PASSWORD, PASSWORD, validated
+from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.services.users import password_change
+from accounts.throttles import AccountRateThrottle, IPRateThrottle
+from core.fields import StrictCharField
+from core.http import RequestMeta
+from core.shapes import error_response, validation_error_response
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    current_password = StrictCharField(**PASSWORD)
+    new_password = StrictCharField(**NEW_PASSWORD)
+
+
+class PasswordChangeView(APIView):
+    throttle_classes = [IPRateThrottle, AccountRateThrottle]
+    throttle_scope = "password_change"
+
+    @extend_schema(
+        summary="Change the password; every other session ends",
+        request=PasswordChangeInputSerializer,
+        responses={
+            200: SignInSerializer,
+            400: validation_error_response(
+                "`invalid_password` (the current password is wrong), or a field map for a weak new password"
+            ),
+            429: error_response("`throttled`"),
+        },
+    )
+    def post(self, request):
+        data = validated(PasswordChangeInputSerializer, request)
+        result = password_change(
+            user=request.user,
+            membership=request.auth.membership,
+            current_password=data["current_password"],
+            new_password=data["new_password"],
+            meta=RequestMeta.from_request(request),
+        )
+        return sign_in_response(result)

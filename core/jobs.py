@@ -1,0 +1,61 @@
+"""Background jobs: work that must not hold up (or fail) the request, such as sending an email.
+
+Jobs are procrastinate tasks, kept in Postgres and run by ``python manage.py procrastinate worker``.
+:func:`job_start` is the one way a flow starts one, and ``EMAIL_DELIVERY`` says how:
+
+* ``queue`` (the default with ``DEBUG`` off): the job is inserted through Django's connection, inside
+  the caller's transaction, so it exists exactly when the change that asked for it commits (a rolled-back
+  request sends nothing, and a committed one is never lost: while no worker runs it waits in the queue).
+  A worker runs it with retries and exponential backoff (:data:`RETRY`), so a failing provider delays a
+  mail but never changes the answer a client got.
+* ``immediate`` (the default with ``DEBUG`` on, and in tests): the job's function runs now, in the
+  request, and the mail it sends goes out when the request commits; a failure to send is logged and
+  swallowed. The README's first command then needs no worker, and the job's return value (an emailed
+  link) can be shown as ``debug_link``.
+
+Job arguments are JSON and never carry a secret: a job that emails a token mints the token itself, so the
+raw token exists only in the worker's memory and in the email (the database holds its digest).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+logger = logging.getLogger(__name__)
+
+# 10 attempts, waiting 2, 4, 8 … 512 seconds between them: about 17 minutes in all, after which the job
+# stays in the queue as failed (`manage.py procrastinate` lists and retries those).
+RETRY = RetryStrategy(max_attempts=10, exponential_wait=2)
+EMAIL_QUEUE = "email"
+
+_inline: contextvars.ContextVar[bool] = contextvars.ContextVar("job_inline", default=False)
+
+
+def email_task(func: Callable[..., Any]):
+    """Declare ``func`` a job of the email queue, retried with :data:`RETRY`."""
+    return app.task(name=f"{func.__module__}.{func.__name__}", queue=EMAIL_QUEUE, retry=RETRY)(func)
+
+
+def job_start(task, **kwargs: Any) -> Any:
+    """Start ``task`` with ``kwargs`` as ``EMAIL_DELIVERY`` says; returns what the job returned when it ran
+    inline (``immediate``), ``None`` when it was queued."""
+    if settings.EMAIL_DELIVERY == "queue":
+        task.defer(**kwargs)
+        return None
+    token = _inline.set(True)
+    try:
+        return task(**kwargs)
+    finally:
+        _inline.reset(token)
+
+
+def running_inline() -> bool:
+    """Whether the current job runs in a request (``immediate``) rather than in a worker."""
+    return _inline.get()

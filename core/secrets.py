@@ -1,0 +1,34 @@
+"""Secrets handed to people (emailed links, codes; later invitations and API keys): made with
+``secrets``, stored only as a keyed digest, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from django.utils.crypto import salted_hmac
+
+TOKEN_BYTES = 32  # 256 bits; URL-safe base64 without padding: 43 characters
+
+
+def token_new() -> str:
+    """A fresh URL-safe token with 256 bits from the OS's CSPRNG."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def code_new(digits: int = 6) -> str:
+    """A short numeric one-time code (only safe behind an attempt cap)."""
+    return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+def secret_digest(value: str, *, purpose: str) -> str:
+    """HMAC-SHA256 of ``value`` under ``SECRET_KEY`` and ``purpose``, hex (64 characters).
+
+    Keyed, so a copy of the database alone cannot test guesses of short secrets (a 6-digit code) offline;
+    ``purpose`` keeps one kind of secret from matching another's digest.
+    """
+    return salted_hmac(f"authsvc.{purpose}", value, algorithm="sha256").hexdigest()
+
+
+def digests_match(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a, b)
