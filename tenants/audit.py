@@ -37,7 +37,9 @@ class AuditEventType(models.TextChoices):
     USER_REGISTERED = "user.registered"
     USER_PASSWORD_CHANGED = "user.password_changed"
     USER_PASSWORD_RESET = "user.password_reset"  # a password set through an emailed reset link
-    USER_EMAIL_VERIFIED = "user.email_verified"  # details: via (verification_link, magic_link, password_reset)
+    USER_EMAIL_VERIFIED = (
+        "user.email_verified"  # details: via (verification_link, magic_link, password_reset)
+    )
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     SESSION_REFRESH_REUSED = "session.refresh_reused"  # a replayed refresh token: the session is revoked
