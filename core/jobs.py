@@ -20,15 +20,13 @@ raw token exists only in the worker's memory and in the email (the database hold
 from __future__ import annotations
 
 import contextvars
-import logging
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
-
-logger = logging.getLogger(__name__)
 
 # 10 attempts, waiting 2, 4, 8 … 512 seconds between them: about 17 minutes in all, after which the job
 # stays in the queue as failed (`manage.py procrastinate` lists and retries those).
@@ -39,8 +37,18 @@ _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("job_inline", def
 
 
 def email_task(func: Callable[..., Any]):
-    """Declare ``func`` a job of the email queue, retried with :data:`RETRY`."""
-    return app.task(name=f"{func.__module__}.{func.__name__}", queue=EMAIL_QUEUE, retry=RETRY)(func)
+    """Declare ``func`` a job of the email queue, retried with :data:`RETRY`.
+
+    What ``func`` returns (an emailed link, for ``debug_link``) reaches the caller only when it runs
+    inline: a worker logs each job's result, and a link is a secret.
+    """
+
+    @functools.wraps(func)
+    def job(**kwargs: Any) -> Any:
+        result = func(**kwargs)
+        return result if running_inline() else None
+
+    return app.task(name=f"{func.__module__}.{func.__name__}", queue=EMAIL_QUEUE, retry=RETRY)(job)
 
 
 def job_start(task, **kwargs: Any) -> Any:
