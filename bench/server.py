@@ -27,7 +27,10 @@ WSGI_APP = "bench.wsgi"
 # tens of thousands of entries, a cost no production bucket (300/min) ever reaches.
 THROTTLE_RATES = ",".join(
     f"{scope}=1000000/s"
-    for scope in ("login", "login_email_network", "login_email", "refresh", "register", "register_email")
+    for scope in (
+        *("login", "login_email_network", "login_email", "refresh", "register", "register_email"),
+        *("magic_link", "magic_link_email", "password_forgot", "password_forgot_email"),
+    )
 )
 
 
