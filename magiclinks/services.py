@@ -100,11 +100,13 @@ def password_fingerprint(user: User) -> str:
 
 
 def link_build(base: str, token: str, *, in_query: bool = False) -> str:
-    """``base/<token>``, or ``base?token=<token>`` (a redirect_url, keeping its own query)."""
+    """``base/<token>``, or ``base?token=<token>`` (a redirect_url, keeping its own query but for any
+    ``token`` of its own: a link must carry ours alone, never one the requester planted before it)."""
     if not in_query:
         return f"{base.rstrip('/')}/{token}"
     scheme, netloc, path, query, _ = urlsplit(base)
-    query = urlencode([*parse_qsl(query, keep_blank_values=True), ("token", token)])
+    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name != "token"]
+    query = urlencode([*kept, ("token", token)])
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
@@ -216,7 +218,7 @@ def _magic_link_user(row: EmailToken, meta: RequestMeta) -> tuple[User, bool]:
                 created = True
         except IntegrityError:  # registered meanwhile by another route: that account it is
             user = User.objects.get(email=row.email)
-    if not user.is_active:
+    if not user.is_active or user.email != row.email:  # the link proves its address, not a changed one
         raise TokenInvalid()
     if created:
         audit_record(
@@ -263,7 +265,7 @@ def email_verify(*, token: str) -> User:
 
 def _reset_token_live(token: str) -> tuple[EmailToken, User]:
     """The reset token ``token`` (locked) and its user; 404 when unknown, 400 when used, expired, or the
-    password changed since it was sent."""
+    password or the address changed since it was sent."""
     row = (
         EmailToken.objects.select_for_update(of=("self",))
         .select_related("user")
@@ -274,7 +276,12 @@ def _reset_token_live(token: str) -> tuple[EmailToken, User]:
     if row is None or row.user is None:
         raise TokenNotFound()
     alive = row.ended_at is None and row.expires_at > timezone.now()
-    if not alive or not row.user.is_active or row.password_fingerprint != password_fingerprint(row.user):
+    if (
+        not alive
+        or not row.user.is_active
+        or row.user.email != row.email  # sent to an address the account no longer has
+        or row.password_fingerprint != password_fingerprint(row.user)
+    ):
         raise TokenInvalid()
     return row, row.user
 

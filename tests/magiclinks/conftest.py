@@ -1,0 +1,43 @@
+"""Fixtures of the emailed-link tests.
+
+In tests ``EMAIL_DELIVERY`` is ``immediate``: the job runs in the request and its mail goes out when the
+request commits (``transaction.on_commit``). The test's own transaction never commits, so the
+``api_client`` here runs every request inside pytest-django's ``django_capture_on_commit_callbacks``
+with ``execute=True``: what the request left to run on commit (the mail) runs as the request ends, as
+it would in production, and a request that rolled back sends nothing. ``mailoutbox`` then holds the mail.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+
+
+class CommittingAPIClient(APIClient):
+    """An ``APIClient`` whose requests run their on-commit callbacks when they end."""
+
+    def __init__(self, capture, **defaults) -> None:
+        super().__init__(**defaults)
+        self._capture = capture
+
+    def request(self, **kwargs):
+        with self._capture(execute=True):
+            return super().request(**kwargs)
+
+
+@pytest.fixture
+def api_client(django_capture_on_commit_callbacks) -> CommittingAPIClient:
+    return CommittingAPIClient(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(email="root@example.com", password="root password 12345")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
