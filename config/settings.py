@@ -307,6 +307,7 @@ if EMAIL_DELIVERY not in {"immediate", "queue"}:
     raise ImproperlyConfigured(f"EMAIL_DELIVERY must be 'immediate' or 'queue', not {EMAIL_DELIVERY!r}")
 # Finished jobs leave the queue; failed ones stay for inspection (`manage.py procrastinate`).
 PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
+PROCRASTINATE_ON_APP_READY = "core.jobs.on_app_ready"  # the worker polls as the runtime role too
 
 # --- Emailed links (magiclinks) -----------------------------------------------------------------------
 MAGIC_LINK_MINUTES = env_int("MAGIC_LINK_MINUTES", 15)

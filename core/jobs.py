@@ -25,8 +25,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from procrastinate import RetryStrategy
-from procrastinate.contrib.django import app
+from django.db import connections
+from procrastinate import PsycopgConnector, RetryStrategy
+from procrastinate.contrib.django import app, utils
+from procrastinate.contrib.django.django_connector import DjangoConnector
 
 # 10 attempts, waiting 2, 4, 8 … 512 seconds between them: about 17 minutes in all, after which the job
 # stays in the queue as failed (`manage.py procrastinate` lists and retries those).
@@ -67,3 +69,26 @@ def job_start(task, **kwargs: Any) -> Any:
 def running_inline() -> bool:
     """Whether the current job runs in a request (``immediate``) rather than in a worker."""
     return _inline.get()
+
+
+class RuntimeRoleConnector(DjangoConnector):
+    """procrastinate's Django connector, whose worker connections act as the runtime role as well.
+
+    A worker polls the queue on a psycopg pool of its own, opened with Django's connection parameters
+    minus Django's ``assume_role`` (which Django applies itself, after connecting). Without this, with a
+    ``DATABASE_URL`` naming the owner (the development default), the worker would poll as the owner.
+    """
+
+    def get_worker_connector(self) -> PsycopgConnector:
+        params = utils.connector_params(self.alias)
+        role = connections[self.alias].settings_dict["OPTIONS"].get("assume_role")
+        if role:  # libpq's startup option; a backslash keeps a space in the name
+            params["options"] = (
+                f"{params.get('options', '')} -c role={role.replace(' ', chr(92) + ' ')}".strip()
+            )
+        return PsycopgConnector(kwargs=params)
+
+
+def on_app_ready(procrastinate_app) -> None:
+    """``PROCRASTINATE_ON_APP_READY``: the connector above, in place of the stock one."""
+    procrastinate_app.connector = RuntimeRoleConnector(alias=procrastinate_app.connector.alias)

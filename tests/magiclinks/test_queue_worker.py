@@ -3,6 +3,7 @@ inside its own transaction; a procrastinate worker mints the token and sends the
 
 from __future__ import annotations
 
+import asyncio
 import re
 from http import HTTPStatus
 
@@ -128,3 +129,18 @@ def test_a_job_started_in_a_transaction_that_rolls_back_is_never_queued(queued):
         raise RuntimeError("the request failed after asking for the mail")
 
     assert not ProcrastinateJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_worker_polls_the_queue_as_the_runtime_role(settings):
+    """Its own psycopg pool gets no ``assume_role`` from Django: ``core.jobs.RuntimeRoleConnector``."""
+    connector = app.connector.get_worker_connector()
+
+    async def current_user() -> str:
+        await connector.open_async()
+        try:
+            return (await connector.execute_query_one_async("SELECT current_user AS name"))["name"]
+        finally:
+            await connector.close_async()
+
+    assert asyncio.run(current_user()) == settings.DATABASE_APP_ROLE
