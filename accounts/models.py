@@ -139,6 +139,7 @@ class RevokeReason(models.TextChoices):
     REFRESH_REUSE = "refresh_reuse"
     ACCESS_LOST = "access_lost"
     ADMIN = "admin"
+    ACCOUNT_CLAIMED = "account_claimed"  # the address's owner proved it on an unverified account
     # Written by the database triggers (migrations accounts.0003 and, for PASSWORD_CHANGED, 0004):
     USER_DEACTIVATED = "user_deactivated"
     MEMBERSHIP_ENDED = "membership_ended"

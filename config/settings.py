@@ -14,6 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_settings, resolve_database_url
+from core.http import is_local_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,14 +55,9 @@ if not DEBUG:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
 
 
-def _is_local_host(host: str) -> bool:
-    host = host.strip().lower()
-    return host in {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"} or host.endswith(".localhost")
-
-
 # Whatever DJANGO_DEBUG says (it defaults to on), a service reachable under a real host name never
 # runs on the development secrets: anyone could mint tokens with them.
-_public_hosts = [host for host in ALLOWED_HOSTS if not _is_local_host(host)]
+_public_hosts = [host for host in ALLOWED_HOSTS if not is_local_host(host)]
 _dev_secrets = [
     name
     for name, value, default in (
@@ -216,7 +212,7 @@ THROTTLE_RATES = {
     "magic_link": "30/hour",
     "magic_link_email": "5/hour",
     "magic_link_verify": "60/hour",
-    "magic_link_verify_email": "10/hour",  # the emailed code: on top of its own attempt cap
+    "magic_link_verify_email": "20/day",  # the emailed code: on top of its own cap, which a new link resets
     "password_forgot": "30/hour",
     "password_forgot_email": "5/hour",
     "password_reset": "60/hour",

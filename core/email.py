@@ -18,9 +18,17 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from core.http import is_local_host
 from core.jobs import running_inline
 
 logger = logging.getLogger(__name__)
+
+
+def debug_links_shown() -> bool:
+    """Whether answers may carry the link they emailed (``debug_link``): with ``DEBUG`` on, and only while
+    every allowed host is local, so a public deployment that forgot ``DJANGO_DEBUG=0`` hands nobody a
+    link into another person's account."""
+    return settings.DEBUG and all(is_local_host(host) for host in settings.ALLOWED_HOSTS)
 
 
 def email_render(name: str, *, to: str, context: dict) -> EmailMultiAlternatives:

@@ -17,7 +17,14 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictEmailField(serializers.EmailField, StrictCharField):
-    """An email given as a string."""
+    """An email given as a string, within ``max_length`` also once lower-cased (as it is stored:
+    ``"İ".lower()`` is two characters, so a 254-character address could grow past the column)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if self.max_length is not None and len(value.lower()) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return value
 
 
 class StrictUUIDField(serializers.UUIDField):

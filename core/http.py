@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from django.conf import settings
 
 
+def is_local_host(host: str) -> bool:
+    """Whether an ``ALLOWED_HOSTS`` entry names this machine only (development)."""
+    host = host.strip().lower()
+    return host in {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"} or host.endswith(".localhost")
+
+
 def client_ip(request) -> str:
     """The client's IP: ``REMOTE_ADDR``, or with ``NUM_PROXIES=n`` the n-th address from the right of
     ``X-Forwarded-For`` (the one our own proxy appended), so a client-supplied XFF changes nothing.

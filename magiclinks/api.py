@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from http import HTTPStatus
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -24,6 +23,7 @@ from accounts.api.common import NEW_PASSWORD, PublicView, validated
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.models import normalize_email
 from accounts.throttles import AccountRateThrottle, IPRateThrottle
+from core.email import debug_links_shown
 from core.fields import StrictCharField, StrictEmailField
 from core.http import RequestMeta
 from core.jobs import job_start
@@ -44,10 +44,10 @@ class LinkSentSerializer(serializers.Serializer):
 
 
 def link_sent(detail: str, link: str | None, status: int) -> Response:
-    """The answer of an endpoint that emails a link; with ``DEBUG`` the link too (when one was sent and
-    the job ran in the request)."""
+    """The answer of an endpoint that emails a link, with the link as ``debug_link`` when one was sent,
+    the job ran in the request, and :func:`core.email.debug_links_shown`."""
     body = {"detail": detail}
-    if settings.DEBUG and link:
+    if link and debug_links_shown():
         body["debug_link"] = link
     return Response(body, status=status)
 

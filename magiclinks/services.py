@@ -7,17 +7,19 @@ one gets the row, the others find it ended. No GET spends anything (the views).
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import User, normalize_email
+from accounts.models import RevokeReason, User, normalize_email
 from accounts.services.passwords import password_validate
+from accounts.services.sessions import sessions_revoke_for_user
 from accounts.services.sign_in import SignIn, sign_in
 from core.errors import InvalidInput, NotFound
 from core.http import RequestMeta
@@ -110,9 +112,17 @@ def link_build(base: str, token: str, *, in_query: bool = False) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+# Our tokens are 43 URL-safe characters: a redirect URL holding a run like that (in its path or query)
+# could be carrying one of them, planted by whoever asked for the link.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{40,}")
+
+
 def redirect_url_allowed(url: str) -> bool:
     """Whether a magic link may point at ``url``: http(s), no credentials or fragment, under
-    ``FRONTEND_URL`` or on an origin of ``AUTH_REDIRECT_ALLOWED_ORIGINS``."""
+    ``FRONTEND_URL`` or on an origin of ``AUTH_REDIRECT_ALLOWED_ORIGINS``, and carrying nothing that
+    could pass for a token. The last rule stops login CSRF: a requester who planted their own live token
+    in the URL (``…/auth/magic/<theirs>``, ``?token=<theirs>``) would have the victim's email sign the
+    victim into the requester's account."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -122,12 +132,19 @@ def redirect_url_allowed(url: str) -> bool:
         return False
     if parts.fragment or "\\" in url or any(ch.isspace() for ch in url):
         return False
+    path, query = unquote(parts.path), unquote(parts.query)
+    if any(segment in {".", ".."} for segment in path.split("/")):
+        return False  # /app/../other would leave FRONTEND_URL's path once resolved
+    if "token" in {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}:
+        return False
+    if _TOKEN_LIKE.search(path) or _TOKEN_LIKE.search(query):
+        return False
     origin = f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}".lower()
     frontend = urlsplit(settings.FRONTEND_URL)
     frontend_origin = f"{frontend.scheme}://{frontend.netloc}".lower()
     if origin == frontend_origin:
         base_path = frontend.path.rstrip("/")
-        return parts.path == base_path or parts.path.startswith(f"{base_path}/") or not base_path
+        return not base_path or path == base_path or path.startswith(f"{base_path}/")
     return origin in {allowed.lower() for allowed in settings.AUTH_REDIRECT_ALLOWED_ORIGINS}
 
 
@@ -196,13 +213,25 @@ def code_check(*, email: str, code: str, meta: RequestMeta) -> uuid.UUID | None:
 # --- Flows -------------------------------------------------------------------------------------------
 
 
-def email_mark_verified(user: User, *, via: str) -> None:
-    """Mark ``user``'s address verified (once), recording how."""
+def email_mark_verified(user: User, *, via: str, claimed: bool = False) -> None:
+    """Mark ``user``'s address verified (once), recording how (and whether :func:`_account_claim` ran)."""
     if user.email_verified:
         return
     user.email_verified = True
     user.save(update_fields=["email_verified"])
-    audit_record(AuditEventType.USER_EMAIL_VERIFIED, subject_user_id=user.pk, details={"via": via})
+    details = {"via": via, **({"claimed": True} if claimed else {})}
+    audit_record(AuditEventType.USER_EMAIL_VERIFIED, subject_user_id=user.pk, details=details)
+
+
+def _account_claim(user: User) -> None:
+    """The owner of the address of an unverified account has just proved it (a magic link) — and may not
+    be who registered it: anyone can register an address they do not own, then wait (account
+    pre-hijacking). So whatever was set up before the proof goes: the password (the owner sets one with
+    ``password/forgot/``) and every session, the password-change trigger ending them."""
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    sessions_revoke_for_user(user_id=user.pk, reason=RevokeReason.ACCOUNT_CLAIMED)  # those the trigger left
 
 
 def _magic_link_user(row: EmailToken, meta: RequestMeta) -> tuple[User, bool]:
@@ -239,7 +268,10 @@ def magic_link_sign_in(
     its address in; the address counts as verified from now on. 400 ``token_invalid`` unless it is live."""
     row = token_spend(purpose=LinkPurpose.SIGN_IN, token=token, token_id=token_id)
     user, created = _magic_link_user(row, meta)
-    email_mark_verified(user, via="magic_link")
+    claimed = not created and not user.email_verified
+    if claimed:
+        _account_claim(user)
+    email_mark_verified(user, via="magic_link", claimed=claimed)
     return sign_in(user=user, method="magic_link", amr=["email"], meta=meta, created=created)
 
 
@@ -263,33 +295,35 @@ def email_verify(*, token: str) -> User:
     return user
 
 
-def _reset_token_live(token: str) -> tuple[EmailToken, User]:
+def _reset_token_live(token: str, *, lock: bool) -> tuple[EmailToken, User]:
     """The reset token ``token`` (locked) and its user; 404 when unknown, 400 when used, expired, or the
     password or the address changed since it was sent."""
+    tokens = EmailToken.objects.select_for_update() if lock else EmailToken.objects
     row = (
-        EmailToken.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(digest=secret_digest(token, purpose=LinkPurpose.PASSWORD_RESET.value))
+        tokens.filter(digest=secret_digest(token, purpose=LinkPurpose.PASSWORD_RESET.value))
         .filter(purpose=LinkPurpose.PASSWORD_RESET)
         .first()
     )
-    if row is None or row.user is None:
+    if row is None or row.user_id is None:
         raise TokenNotFound()
+    # With ``lock`` the user is locked too: a password change committing while this reset hashes would
+    # otherwise be overwritten by a token it should have killed (the change locks the user as well).
+    user = (User.objects.select_for_update() if lock else User.objects).get(pk=row.user_id)
     alive = row.ended_at is None and row.expires_at > timezone.now()
     if (
         not alive
-        or not row.user.is_active
-        or row.user.email != row.email  # sent to an address the account no longer has
-        or row.password_fingerprint != password_fingerprint(row.user)
+        or not user.is_active
+        or user.email != row.email  # sent to an address the account no longer has
+        or row.password_fingerprint != password_fingerprint(user)
     ):
         raise TokenInvalid()
-    return row, row.user
+    return row, user
 
 
 @transaction.atomic(savepoint=False)
 def password_reset_validate(*, token: str) -> str:
     """The address a live reset token is for (the SPA shows it); see :func:`_reset_token_live`."""
-    _, user = _reset_token_live(token)
+    _, user = _reset_token_live(token, lock=False)
     return user.email
 
 
@@ -299,7 +333,7 @@ def password_reset(*, token: str, new_password: str) -> User:
     password-change trigger), and the address counts as verified. 400 ``token_invalid`` for any dead or
     unknown token; a weak password is a 400 on ``new_password`` that leaves the token usable."""
     try:
-        row, user = _reset_token_live(token)
+        row, user = _reset_token_live(token, lock=True)
     except TokenNotFound:
         raise TokenInvalid() from None
     password_validate(password=new_password, user=user, field="new_password")

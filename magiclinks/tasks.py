@@ -28,16 +28,41 @@ from tenants.audit import AuditEventType, audit_record
 def _requested(
     event: AuditEventType, *, user: User | None, email: str, sent: bool, meta: RequestMeta
 ) -> None:
+    """Record a request for a link: once, after the mail went out (a retried job records nothing for the
+    attempts that failed), or at once when none is sent."""
     details: dict = {"sent": sent}
     if user is None:
         details["email"] = email  # no account: only staff see this event (the admin)
+    # No actor: anyone may ask for a link to any address; the subject is the account it is for.
     audit_record(
-        event,
-        actor_user_id=user.pk if user else None,
-        subject_user_id=user.pk if user else None,
-        details=details,
-        meta=meta,
+        event, actor_user_id=None, subject_user_id=user.pk if user else None, details=details, meta=meta
     )
+
+
+def _send(
+    event: AuditEventType,
+    *,
+    purpose: LinkPurpose,
+    user: User | None,
+    email: str,
+    lifetime: timedelta,
+    meta: RequestMeta,
+    link_base: str,
+    template: str,
+    context: dict,
+    with_code: bool = False,
+    in_query: bool = False,
+) -> str:
+    """Mint the token (committed before the mail leaves), mail the link, record the request."""
+    with transaction.atomic(savepoint=False):
+        issued = token_issue(
+            purpose=purpose, email=email, user=user, lifetime=lifetime, meta=meta, with_code=with_code
+        )
+    link = link_build(link_base, issued.token, in_query=in_query)
+    context = {"link": link, "code": issued.code, "minutes": issued.expires_minutes, **context}
+    email_send(email_render(template, to=email, context=context))
+    _requested(event, user=user, email=email, sent=True, meta=meta)
+    return link
 
 
 @email_task
@@ -45,34 +70,23 @@ def send_sign_in_link(*, email: str, redirect_url: str | None, meta: dict) -> st
     """A magic link (and its code) to ``email`` if it may sign in: an active account, or none yet while
     sign-up is allowed (``verify/`` then creates it)."""
     request_meta = RequestMeta(**meta)
-    with transaction.atomic(savepoint=False):
-        user = User.objects.filter(email=email).first()
-        sendable = user.is_active if user is not None else settings.AUTH_ALLOW_SIGNUP
-        _requested(
-            AuditEventType.MAGIC_LINK_REQUESTED, user=user, email=email, sent=sendable, meta=request_meta
-        )
-        if not sendable:
-            return None
-        issued = token_issue(
-            purpose=LinkPurpose.SIGN_IN,
-            email=email,
-            user=user,
-            lifetime=timedelta(minutes=settings.MAGIC_LINK_MINUTES),
-            meta=request_meta,
-            with_code=True,
-        )
-    if redirect_url:
-        link = link_build(redirect_url, issued.token, in_query=True)
-    else:
-        link = link_build(f"{settings.FRONTEND_URL}/auth/magic", issued.token)
-    context = {
-        "link": link,
-        "code": issued.code,
-        "minutes": issued.expires_minutes,
-        "new_account": user is None,
-    }
-    email_send(email_render("magiclinks/email/sign_in", to=email, context=context))
-    return link
+    user = User.objects.filter(email=email).first()
+    if not (user.is_active if user is not None else settings.AUTH_ALLOW_SIGNUP):
+        _requested(AuditEventType.MAGIC_LINK_REQUESTED, user=user, email=email, sent=False, meta=request_meta)
+        return None
+    return _send(
+        AuditEventType.MAGIC_LINK_REQUESTED,
+        purpose=LinkPurpose.SIGN_IN,
+        user=user,
+        email=email,
+        lifetime=timedelta(minutes=settings.MAGIC_LINK_MINUTES),
+        meta=request_meta,
+        link_base=redirect_url or f"{settings.FRONTEND_URL}/auth/magic",
+        in_query=bool(redirect_url),
+        with_code=True,
+        template="magiclinks/email/sign_in",
+        context={"new_account": user is None},
+    )
 
 
 @email_task
@@ -80,53 +94,39 @@ def send_password_reset_link(*, email: str, meta: dict) -> str | None:
     """A reset link to ``email`` if it has an active account (also one without a usable password:
     the link sets its first one)."""
     request_meta = RequestMeta(**meta)
-    with transaction.atomic(savepoint=False):
-        user = User.objects.filter(email=email, is_active=True).first()
+    user = User.objects.filter(email=email, is_active=True).first()
+    if user is None:
         _requested(
-            AuditEventType.PASSWORD_RESET_REQUESTED,
-            user=user,
-            email=email,
-            sent=user is not None,
-            meta=request_meta,
+            AuditEventType.PASSWORD_RESET_REQUESTED, user=None, email=email, sent=False, meta=request_meta
         )
-        if user is None:
-            return None
-        issued = token_issue(
-            purpose=LinkPurpose.PASSWORD_RESET,
-            email=email,
-            user=user,
-            lifetime=timedelta(minutes=settings.PASSWORD_RESET_MINUTES),
-            meta=request_meta,
-        )
-    link = link_build(f"{settings.FRONTEND_URL}/auth/reset", issued.token)
-    context = {"link": link, "minutes": issued.expires_minutes, "has_password": user.has_usable_password()}
-    email_send(email_render("magiclinks/email/password_reset", to=email, context=context))
-    return link
+        return None
+    return _send(
+        AuditEventType.PASSWORD_RESET_REQUESTED,
+        purpose=LinkPurpose.PASSWORD_RESET,
+        user=user,
+        email=email,
+        lifetime=timedelta(minutes=settings.PASSWORD_RESET_MINUTES),
+        meta=request_meta,
+        link_base=f"{settings.FRONTEND_URL}/auth/reset",
+        template="magiclinks/email/password_reset",
+        context={"has_password": user.has_usable_password()},
+    )
 
 
 @email_task
 def send_email_verification_link(*, user_id: str, meta: dict) -> str | None:
     """A verification link to the user's address, unless it is verified already."""
-    request_meta = RequestMeta(**meta)
-    with transaction.atomic(savepoint=False):
-        user = User.objects.filter(pk=user_id, is_active=True).first()
-        if user is None or user.email_verified:
-            return None
-        issued = token_issue(
-            purpose=LinkPurpose.EMAIL_VERIFICATION,
-            email=user.email,
-            user=user,
-            lifetime=timedelta(hours=settings.EMAIL_VERIFICATION_HOURS),
-            meta=request_meta,
-        )
-        _requested(
-            AuditEventType.EMAIL_VERIFICATION_REQUESTED,
-            user=user,
-            email=user.email,
-            sent=True,
-            meta=request_meta,
-        )
-    link = link_build(f"{settings.FRONTEND_URL}/auth/verify-email", issued.token)
-    context = {"link": link, "hours": settings.EMAIL_VERIFICATION_HOURS, "user": user}
-    email_send(email_render("magiclinks/email/email_verification", to=user.email, context=context))
-    return link
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or user.email_verified:
+        return None
+    return _send(
+        AuditEventType.EMAIL_VERIFICATION_REQUESTED,
+        purpose=LinkPurpose.EMAIL_VERIFICATION,
+        user=user,
+        email=user.email,
+        lifetime=timedelta(hours=settings.EMAIL_VERIFICATION_HOURS),
+        meta=RequestMeta(**meta),
+        link_base=f"{settings.FRONTEND_URL}/auth/verify-email",
+        template="magiclinks/email/email_verification",
+        context={"hours": settings.EMAIL_VERIFICATION_HOURS, "user": user},
+    )

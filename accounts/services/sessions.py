@@ -185,6 +185,7 @@ _REVOCATION_EVENTS = {
     RevokeReason.LOGOUT_ALL: AuditEventType.SESSION_LOGGED_OUT_ALL,
     RevokeReason.REVOKED_BY_USER: AuditEventType.SESSION_REVOKED,
     RevokeReason.ADMIN: AuditEventType.SESSION_REVOKED,
+    RevokeReason.ACCOUNT_CLAIMED: AuditEventType.SESSION_REVOKED,
 }
 
 

@@ -41,6 +41,9 @@ def password_change(
     wrong current password (also for an account without a usable one: it sets one through
     ``password/forgot/``), 400 on ``new_password`` for a weak one.
     """
+    # Locked and read afresh: a password reset or another change committing meanwhile is either seen
+    # here (the current password then checked against it) or waits for this one.
+    user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(current_password):
         raise InvalidPassword()
     password_validate(password=new_password, user=user, field="new_password")
