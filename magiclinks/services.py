@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import RevokeReason, User, normalize_email
+from accounts.models import User, normalize_email
 from accounts.services.passwords import password_validate
-from accounts.services.sessions import sessions_revoke_for_user
 from accounts.services.sign_in import SignIn, sign_in
+from accounts.services.users import email_mark_verified, email_prove
 from core.errors import InvalidInput, NotFound
 from core.http import RequestMeta
 from core.secrets import code_new, digests_match, secret_digest, token_new
@@ -213,27 +213,6 @@ def code_check(*, email: str, code: str, meta: RequestMeta) -> uuid.UUID | None:
 # --- Flows -------------------------------------------------------------------------------------------
 
 
-def email_mark_verified(user: User, *, via: str, claimed: bool = False) -> None:
-    """Mark ``user``'s address verified (once), recording how (and whether :func:`_account_claim` ran)."""
-    if user.email_verified:
-        return
-    user.email_verified = True
-    user.save(update_fields=["email_verified"])
-    details = {"via": via, **({"claimed": True} if claimed else {})}
-    audit_record(AuditEventType.USER_EMAIL_VERIFIED, subject_user_id=user.pk, details=details)
-
-
-def _account_claim(user: User) -> None:
-    """The owner of the address of an unverified account has just proved it (a magic link) — and may not
-    be who registered it: anyone can register an address they do not own, then wait (account
-    pre-hijacking). So whatever was set up before the proof goes: the password (the owner sets one with
-    ``password/forgot/``) and every session, the password-change trigger ending them."""
-    if user.has_usable_password():
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    sessions_revoke_for_user(user_id=user.pk, reason=RevokeReason.ACCOUNT_CLAIMED)  # those the trigger left
-
-
 def _magic_link_user(row: EmailToken, meta: RequestMeta) -> tuple[User, bool]:
     """The account a spent sign-in link signs into, created when the address has none and sign-up is on."""
     user = row.user or User.objects.filter(email=row.email).first()
@@ -268,10 +247,7 @@ def magic_link_sign_in(
     its address in; the address counts as verified from now on. 400 ``token_invalid`` unless it is live."""
     row = token_spend(purpose=LinkPurpose.SIGN_IN, token=token, token_id=token_id)
     user, created = _magic_link_user(row, meta)
-    claimed = not created and not user.email_verified
-    if claimed:
-        _account_claim(user)
-    email_mark_verified(user, via="magic_link", claimed=claimed)
+    email_prove(user, via="magic_link", created=created)
     return sign_in(user=user, method="magic_link", amr=["email"], meta=meta, created=created)
 
 

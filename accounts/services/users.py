@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import RevokeReason, User
 from accounts.services.passwords import password_validate
+from accounts.services.sessions import sessions_revoke_for_user
 from accounts.services.sign_in import SignIn, sign_in
 from core.errors import InvalidInput
 from core.http import RequestMeta
+from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership
 
 
@@ -56,3 +58,33 @@ def password_change(
         meta=meta,
         org_reference=str(membership.org_id) if membership else None,
     )
+
+
+def email_mark_verified(user: User, *, via: str, claimed: bool = False) -> None:
+    """Mark ``user``'s address verified (once), recording how (and whether :func:`account_claim` ran)."""
+    if user.email_verified:
+        return
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    details = {"via": via, **({"claimed": True} if claimed else {})}
+    audit_record(AuditEventType.USER_EMAIL_VERIFIED, subject_user_id=user.pk, details=details)
+
+
+def account_claim(user: User) -> None:
+    """The owner of the address of an unverified account has just proved it (a magic link, Google) — and
+    may not be who registered it: anyone can register an address they do not own, then wait (account
+    pre-hijacking). So whatever was set up before the proof goes: the password (the owner sets one with
+    ``password/forgot/``) and every session, the password-change trigger ending them."""
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    sessions_revoke_for_user(user_id=user.pk, reason=RevokeReason.ACCOUNT_CLAIMED)  # those the trigger left
+
+
+def email_prove(user: User, *, via: str, created: bool) -> None:
+    """The person signing in has just proved they own ``user``'s address (``via`` a magic link, Google):
+    an existing account that was unverified is claimed (:func:`account_claim`), then marked verified."""
+    claimed = not created and not user.email_verified
+    if claimed:
+        account_claim(user)
+    email_mark_verified(user, via=via, claimed=claimed)
