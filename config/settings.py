@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tenants",
     "accounts",
     "magiclinks",
+    "social",
     "invitations",
     "apikeys",
     "core",
@@ -221,6 +222,7 @@ THROTTLE_RATES = {
     "email_verify_request_email": "5/hour",
     "password_change": "30/hour",
     "password_change_email": "10/hour",  # wrong current passwords per account
+    "social": "60/min",  # google/ and social/: per network
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
 
@@ -304,6 +306,16 @@ if EMAIL_DELIVERY not in {"immediate", "queue"}:
 # Finished jobs leave the queue; failed ones stay for inspection (`manage.py procrastinate`).
 PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
 PROCRASTINATE_ON_APP_READY = "core.jobs.on_app_ready"  # the worker polls as the runtime role too
+
+# --- Google sign-in (social) ------------------------------------------------------------------------
+GOOGLE_OAUTH_CLIENT_IDS = env_list("GOOGLE_OAUTH_CLIENT_IDS")  # the first is the web client (code flow)
+GOOGLE_OAUTH_CLIENT_SECRET = os.environ.get("GOOGLE_OAUTH_CLIENT_SECRET", "")
+GOOGLE_ALLOWED_HOSTED_DOMAINS = env_list("GOOGLE_ALLOWED_HOSTED_DOMAINS")  # Workspace domains; empty: any
+GOOGLE_CERTS_URL = (
+    os.environ.get("GOOGLE_CERTS_URL", "").strip() or "https://www.googleapis.com/oauth2/v1/certs"
+)
+GOOGLE_TOKEN_URL = os.environ.get("GOOGLE_TOKEN_URL", "").strip() or "https://oauth2.googleapis.com/token"
+OAUTH_REDIRECT_URIS = env_list("OAUTH_REDIRECT_URIS", f"{FRONTEND_URL}/auth/google/callback")
 
 # --- Emailed links (magiclinks) -----------------------------------------------------------------------
 MAGIC_LINK_MINUTES = env_int("MAGIC_LINK_MINUTES", 15)

@@ -30,7 +30,7 @@ from tenants.rls.context import execute_once_in_org
 class AuditEventType(models.TextChoices):
     """The fixed vocabulary of audit events (README, "Audit log")."""
 
-    # details: method (password, oauth_token, registration, magic_link, password_change, devlogin), amr
+    # details: method (password, oauth_token, registration, magic_link, google, password_change, devlogin), amr
     SIGN_IN_SUCCEEDED = "sign_in.succeeded"
     SIGN_IN_FAILED = "sign_in.failed"  # details: method, reason (kept internal: never in a response)
     SIGN_IN_THROTTLED = "sign_in.throttled"  # one per bucket and window, at its first refusal
@@ -58,6 +58,9 @@ class AuditEventType(models.TextChoices):
     MAGIC_LINK_CODE_EXHAUSTED = "magic_link.code_exhausted"  # the emailed code died after too many misses
     EMAIL_VERIFICATION_REQUESTED = "email.verification_requested"
     PASSWORD_RESET_REQUESTED = "password.reset_requested"
+    # External identities (Google): details.provider
+    IDENTITY_LINKED = "identity.linked"
+    IDENTITY_UNLINKED = "identity.unlinked"
 
 
 # --- Who and from where: the current request ---------------------------------------------------------

@@ -111,6 +111,8 @@ _STATE_CODES = {"token_invalid", "token_not_found", "invalid_password"}
 _RULE_FIELDS = {
     "/api/auth/magic-link/verify/": {"non_field_errors"},  # token, or email and code
     "/api/auth/magic-link/request/": {"redirect_url"},  # under FRONTEND_URL / AUTH_REDIRECT_ALLOWED_ORIGINS
+    "/api/auth/social/": {"redirect_uri"},  # one of OAUTH_REDIRECT_URIS
+    "/api/auth/social/{provider}/": {"redirect_uri"},
 }
 _PASSWORD_FIELDS = {
     "/api/auth/register/": "password",
@@ -205,8 +207,16 @@ def test_a_password_of_8_characters_is_valid_for_both(transactional_db):
     case.validate_response(response, transport_kwargs=CLIENT)
 
 
+_PATH_VALUES = {
+    "session_id": lambda: str(uuid.uuid4()),
+    "identity_id": lambda: str(uuid.uuid4()),
+    "provider": lambda: "google",
+}
+
+
 def _case_for(operation):
-    path_parameters = {"session_id": str(uuid.uuid4())} if "{session_id}" in operation.path else None
+    names = [name for name in _PATH_VALUES if f"{{{name}}}" in operation.path]
+    path_parameters = {name: _PATH_VALUES[name]() for name in names} or None
     body = {} if "requestBody" in operation.definition.raw else NOT_SET
     return operation.Case(path_parameters=path_parameters, body=body)
 

@@ -1,0 +1,143 @@
+"""Endpoints: ``google/`` (an ID token from Google Identity Services), ``social/`` and
+``social/<provider>/`` (an authorization code, with PKCE), and ``me/identities/``."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.common import PublicView, validated
+from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.services.sign_in import SignIn
+from core.fields import StrictCharField
+from core.http import RequestMeta
+from core.shapes import error_response, validation_error_response
+from core.transactions import OutsideRequestTransaction
+from social import services
+from social.models import SocialIdentity
+from social.providers import PROVIDERS, Provider, Refusal, provider_get
+
+SIGN_IN_RESPONSES = {
+    200: SignInSerializer,
+    201: SignInSerializer,
+    403: error_response("`signup_disabled` (a new account would be needed), `account_disabled`"),
+    409: error_response(
+        "`account_exists`: an account has this address and the provider is not authoritative for it"
+    ),
+    429: error_response("`throttled`"),
+    503: error_response("`provider_unavailable`: its keys or token endpoint could not be reached"),
+}
+
+
+class ExternalSignInView(OutsideRequestTransaction, PublicView):
+    """Runs outside the request transaction so that a refusal stays in the audit log although the answer
+    is an error; the sign-in itself is one transaction (``social.services.external_sign_in``)."""
+
+    throttle_scope = "social"
+
+    def sign_in(self, request, provider: Provider, id_token) -> SignIn:
+        """``id_token()`` gives the provider's token; verify it and sign its identity in, recording a refusal."""
+        meta = RequestMeta.from_request(request)
+        try:
+            identity = provider.verify_id_token(id_token())
+            return services.external_sign_in(identity=identity, meta=meta)
+        except Refusal as refusal:
+            services.refusal_record(refusal, provider=provider.name, meta=meta)
+            raise
+
+
+class GoogleInputSerializer(serializers.Serializer):
+    id_token = StrictCharField(max_length=8192)
+
+
+class GoogleView(ExternalSignInView):
+    @extend_schema(
+        summary="Sign in with a Google ID token (Google Identity Services: One Tap or the button)",
+        request=GoogleInputSerializer,
+        responses={**SIGN_IN_RESPONSES, 401: error_response("`invalid_id_token`")},
+        auth=[],
+    )
+    def post(self, request):
+        token = validated(GoogleInputSerializer, request)["id_token"]
+        return sign_in_response(self.sign_in(request, provider_get("google"), lambda: token))
+
+
+@extend_schema_field({"type": "string", "enum": sorted(PROVIDERS)})
+class ProviderField(StrictCharField):
+    """A provider's name: any string is taken, an unknown one answers 400 ``unknown_provider``."""
+
+
+class CodeInputSerializer(serializers.Serializer):
+    provider = ProviderField(max_length=32, required=False)
+    code = StrictCharField(max_length=2048)
+    redirect_uri = StrictCharField(max_length=2048)
+    code_verifier = StrictCharField(max_length=128, required=False, allow_blank=False)  # RFC 7636: 43-128
+
+    def validate_redirect_uri(self, value: str) -> str:
+        if value not in settings.OAUTH_REDIRECT_URIS:
+            raise serializers.ValidationError("Not an allowed redirect URI (OAUTH_REDIRECT_URIS).")
+        return value
+
+
+class SocialView(ExternalSignInView):
+    @extend_schema(
+        summary="Sign in with a provider's authorization code (PKCE): provider in the body or the path",
+        request=CodeInputSerializer,
+        parameters=[OpenApiParameter("provider", str, OpenApiParameter.PATH, enum=sorted(PROVIDERS))],
+        responses={
+            **SIGN_IN_RESPONSES,
+            400: validation_error_response(
+                "`unknown_provider`, `invalid_code`, or a redirect_uri not in OAUTH_REDIRECT_URIS"
+            ),
+            401: error_response("`invalid_id_token` (the provider's token failed verification)"),
+        },
+        auth=[],
+    )
+    def post(self, request, provider: str | None = None):
+        if provider is not None:
+            provider_get(provider)  # an unknown path is 400 before the body is even read
+        data = validated(CodeInputSerializer, request)
+        name = provider or data.get("provider")
+        if provider is not None and data.get("provider") not in (None, provider):
+            raise serializers.ValidationError({"provider": ["Does not match the provider in the path."]})
+        chosen = provider_get(name)
+
+        def exchanged() -> str:
+            return chosen.exchange_code(
+                code=data["code"], redirect_uri=data["redirect_uri"], code_verifier=data.get("code_verifier")
+            )
+
+        return sign_in_response(self.sign_in(request, chosen, exchanged))
+
+
+class IdentitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SocialIdentity
+        fields = ["id", "provider", "email", "created_at"]
+
+
+class IdentityListView(APIView):
+    @extend_schema(
+        summary="The signed-in user's linked identities", responses={200: IdentitySerializer(many=True)}
+    )
+    def get(self, request):
+        return Response(IdentitySerializer(services.identities_of(request.user), many=True).data)
+
+
+class IdentityDetailView(APIView):
+    @extend_schema(
+        summary="Unlink an identity (not the last way to sign in)",
+        responses={
+            204: None,
+            404: error_response("`identity_not_found`"),
+            409: error_response("`last_sign_in_method`"),
+        },
+    )
+    def delete(self, request, identity_id: uuid.UUID):
+        services.identity_unlink(user=request.user, identity_id=identity_id)
+        return Response(status=204)

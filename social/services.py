@@ -1,0 +1,165 @@
+"""Signing in with a verified external identity, and the identities linked to a user."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User, normalize_email
+from accounts.services.sign_in import SignIn, sign_in
+from accounts.services.users import email_prove
+from core.errors import Conflict, Forbidden, NotFound
+from core.http import RequestMeta
+from social.models import SocialIdentity
+from social.providers import ExternalIdentity, Refusal
+from tenants.audit import AuditEventType, audit_record
+
+
+class AccountExists(Refusal, Conflict):
+    default_code = "account_exists"
+    default_detail = (
+        "An account with this email already exists, and the provider is not authoritative for the "
+        "address. Sign in with your password or an emailed link instead."
+    )
+    reason = "not_authoritative"
+
+
+class AccountDisabled(Refusal, Forbidden):
+    default_code = "account_disabled"
+    default_detail = "This account is disabled."
+    reason = "inactive_user"
+
+
+class SignupDisabled(Refusal, Forbidden):
+    default_code = "signup_disabled"
+    default_detail = "Sign-up is disabled."
+    reason = "signup_disabled"
+
+
+class LastSignInMethod(Conflict):
+    default_code = "last_sign_in_method"
+    default_detail = (
+        "This is your only way to sign in: set a password (password/forgot/) or link another account first."
+    )
+
+
+def _create_user(identity: ExternalIdentity, meta: RequestMeta) -> tuple[User, bool]:
+    """A new account for the identity's address (no usable password, verified by the provider)."""
+    if not settings.AUTH_ALLOW_SIGNUP:
+        raise SignupDisabled()
+    email = normalize_email(identity.email)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email,
+                password=None,
+                first_name=identity.given_name,
+                last_name=identity.family_name,
+                email_verified=True,
+            )
+    except IntegrityError:  # registered meanwhile by another route: treat it as existing
+        return User.objects.get(email=email), False
+    audit_record(
+        AuditEventType.USER_REGISTERED,
+        actor_user_id=user.pk,
+        subject_user_id=user.pk,
+        details={"method": identity.provider},
+        meta=meta,
+    )
+    return user, True
+
+
+def _link(user: User, identity: ExternalIdentity, meta: RequestMeta) -> SocialIdentity:
+    row = SocialIdentity.objects.create(
+        user=user, provider=identity.provider, subject=identity.subject, email=normalize_email(identity.email)
+    )
+    audit_record(
+        AuditEventType.IDENTITY_LINKED,
+        actor_user_id=user.pk,
+        subject_user_id=user.pk,
+        subject=row,
+        details={"provider": identity.provider},
+        meta=meta,
+    )
+    return row
+
+
+@transaction.atomic(savepoint=False)
+def external_sign_in(*, identity: ExternalIdentity, meta: RequestMeta) -> SignIn:
+    """Sign in the user of a verified external identity, linking or creating the account on first use.
+
+    * Known ``(provider, sub)``: its user, whatever address the provider now gives.
+    * Otherwise an account with the same address is linked only when the provider is authoritative for
+      it (Gmail, a Workspace ``hd``); else 409 ``account_exists``, never a silent merge. An account that
+      was unverified is then claimed (``accounts.services.users.email_prove``): a stranger who
+      registered the address first keeps no password and no session.
+    * Otherwise a new account (no usable password), when sign-up is allowed (403 ``signup_disabled``).
+    """
+    row = (
+        SocialIdentity.objects.select_for_update()
+        .filter(provider=identity.provider, subject=identity.subject)
+        .first()
+    )
+    created = False
+    if row is not None:
+        user = User.objects.get(pk=row.user_id)
+        row.last_used_at = timezone.now()
+        row.save(update_fields=["last_used_at"])
+    else:
+        user = User.objects.filter(email=normalize_email(identity.email)).first()
+        if user is None:
+            user, created = _create_user(identity, meta)
+        elif not identity.authoritative:
+            raise AccountExists()
+        if not user.is_active:
+            raise AccountDisabled()
+        try:
+            with transaction.atomic():
+                _link(user, identity, meta)
+        except IntegrityError:  # the same identity linked by a concurrent first sign-in: use that one
+            user = User.objects.get(
+                social_identities__provider=identity.provider, social_identities__subject=identity.subject
+            )
+    if not user.is_active:
+        raise AccountDisabled()
+    if normalize_email(identity.email) == user.email:
+        email_prove(user, via=identity.provider, created=created)
+    return sign_in(user=user, method=identity.provider, amr=["ext"], meta=meta, created=created)
+
+
+def refusal_record(refusal: Refusal, *, provider: str, meta: RequestMeta) -> None:
+    """Record a refused external sign-in with its reason (``sign_in.failed``), committed on its own:
+    the request fails, the event stays. Call it outside any transaction."""
+    audit_record(
+        AuditEventType.SIGN_IN_FAILED,
+        actor_user_id=None,
+        details={"method": provider, "reason": refusal.reason},
+        meta=meta,
+        durable=True,
+    )
+
+
+def identities_of(user: User) -> list[SocialIdentity]:
+    return list(SocialIdentity.objects.filter(user=user).order_by("created_at"))
+
+
+@transaction.atomic(savepoint=False)
+def identity_unlink(*, user: User, identity_id: uuid.UUID) -> None:
+    """Remove one of the user's linked identities, unless it is their last way to sign in (409
+    ``last_sign_in_method``: no usable password and no other identity). 404 for another user's."""
+    locked = User.objects.select_for_update().get(pk=user.pk)  # two unlinks at once can't both pass
+    row = SocialIdentity.objects.filter(user=locked, pk=identity_id).first()
+    if row is None:
+        raise NotFound("Identity not found.", code="identity_not_found")
+    others = SocialIdentity.objects.filter(user=locked).exclude(pk=row.pk).exists()
+    if not locked.has_usable_password() and not others:
+        raise LastSignInMethod()
+    row.delete()
+    audit_record(
+        AuditEventType.IDENTITY_UNLINKED,
+        subject_user_id=locked.pk,
+        details={"provider": row.provider, "identity_id": str(identity_id)},
+    )
