@@ -84,35 +84,57 @@ class CodeInputSerializer(serializers.Serializer):
         return value
 
 
+CODE_RESPONSES = {
+    **SIGN_IN_RESPONSES,
+    400: validation_error_response(
+        "`unknown_provider`, `invalid_code`, or a redirect_uri not in OAUTH_REDIRECT_URIS"
+    ),
+    401: error_response("`invalid_id_token` (the provider's token failed verification)"),
+}
+
+
 class SocialView(ExternalSignInView):
+    """``social/``: the provider named in the body."""
+
     @extend_schema(
-        summary="Sign in with a provider's authorization code (PKCE): provider in the body or the path",
+        summary="Sign in with a provider's authorization code (PKCE), the provider in the body",
+        operation_id="auth_social_code",
         request=CodeInputSerializer,
-        parameters=[OpenApiParameter("provider", str, OpenApiParameter.PATH, enum=sorted(PROVIDERS))],
-        responses={
-            **SIGN_IN_RESPONSES,
-            400: validation_error_response(
-                "`unknown_provider`, `invalid_code`, or a redirect_uri not in OAUTH_REDIRECT_URIS"
-            ),
-            401: error_response("`invalid_id_token` (the provider's token failed verification)"),
-        },
+        responses=CODE_RESPONSES,
         auth=[],
     )
-    def post(self, request, provider: str | None = None):
-        if provider is not None:
-            provider_get(provider)  # an unknown path is 400 before the body is even read
+    def post(self, request):
+        return self.code_sign_in(request, path_provider=None)
+
+    def code_sign_in(self, request, *, path_provider: str | None):
+        if path_provider is not None:
+            provider_get(path_provider)  # an unknown path is 400 before the body is even read
         data = validated(CodeInputSerializer, request)
-        name = provider or data.get("provider")
-        if provider is not None and data.get("provider") not in (None, provider):
+        if path_provider is not None and data.get("provider") not in (None, path_provider):
             raise serializers.ValidationError({"provider": ["Does not match the provider in the path."]})
-        chosen = provider_get(name)
+        provider = provider_get(path_provider or data.get("provider"))
 
         def exchanged() -> str:
-            return chosen.exchange_code(
+            return provider.exchange_code(
                 code=data["code"], redirect_uri=data["redirect_uri"], code_verifier=data.get("code_verifier")
             )
 
-        return sign_in_response(self.sign_in(request, chosen, exchanged))
+        return sign_in_response(self.sign_in(request, provider, exchanged))
+
+
+class SocialProviderView(SocialView):
+    """``social/<provider>/``: the provider named in the path."""
+
+    @extend_schema(
+        summary="Sign in with a provider's authorization code (PKCE), the provider in the path",
+        operation_id="auth_social_provider_code",
+        parameters=[OpenApiParameter("provider", str, OpenApiParameter.PATH, enum=sorted(PROVIDERS))],
+        request=CodeInputSerializer,
+        responses=CODE_RESPONSES,
+        auth=[],
+    )
+    def post(self, request, provider: str):
+        return self.code_sign_in(request, path_provider=provider)
 
 
 class IdentitySerializer(serializers.ModelSerializer):
