@@ -35,8 +35,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         _keep_enclosing_transaction()
     if response is None:
         return None  # not an API error: Django's 500 handler answers (config.views.server_error)
-    if response.status_code >= 500:
+    if response.status_code >= 500 and not getattr(exc, "public_detail", False):
         # A server-side failure says nothing about its internals to the client; the log has it all.
+        # (An error whose fixed message and code are part of the contract sets ``public_detail``.)
         logger.error("server error answered as %s", response.status_code, exc_info=exc)
         response.data = dict(SERVER_ERROR)
         return response

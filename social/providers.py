@@ -51,6 +51,7 @@ class ProviderUnavailable(Refusal):
     default_code = "provider_unavailable"
     default_detail = "The identity provider could not be reached. Try again shortly."
     reason = "provider_unavailable"
+    public_detail = True  # its code is the contract (API.md, README): not masked as a server_error
 
 
 class UnknownProvider(InvalidInput):

@@ -112,7 +112,7 @@ def external_sign_in(*, identity: ExternalIdentity, meta: RequestMeta) -> SignIn
         user = User.objects.filter(email=normalize_email(identity.email)).first()
         if user is None:
             user, created = _create_user(identity, meta)
-        elif not identity.authoritative:
+        if not created and not identity.authoritative:  # also an account registered meanwhile
             raise AccountExists()
         if not user.is_active:
             raise AccountDisabled()

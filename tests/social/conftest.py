@@ -5,6 +5,7 @@ token endpoint, both counting their requests, and ID tokens signed here with the
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import threading
 import time
@@ -52,6 +53,12 @@ KEY_PEM, CERT_PEM = _key_and_certificate()
 STRANGER_KEY_PEM, _ = _key_and_certificate()
 
 
+@functools.cache
+def _signer(key_pem: str, kid: str) -> crypt.RSASigner:
+    """Loading a PEM key costs ~30 ms (cryptography checks it): once per key and kid."""
+    return crypt.RSASigner.from_string(key_pem, key_id=kid)
+
+
 @dataclass
 class FakeGoogle:
     """What the tests drive: the served key set, the codes the token endpoint accepts, request counts."""
@@ -93,8 +100,7 @@ class FakeGoogle:
         }
         for name in omit:
             payload.pop(name, None)
-        signer = crypt.RSASigner.from_string(key_pem, key_id=kid)
-        return google_jwt.encode(signer, payload).decode()
+        return google_jwt.encode(_signer(key_pem, kid), payload).decode()
 
     def code_for(self, id_token: str) -> str:
         code = f"code-{len(self.codes)}"
