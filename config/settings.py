@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body's required fields stay required (org/members/<id>/ needs its role).
+    "COMPONENT_SPLIT_PATCH": False,
 }
 
 # --- Tokens ---------------------------------------------------------------------------------------

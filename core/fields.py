@@ -34,3 +34,22 @@ class StrictUUIDField(serializers.UUIDField):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
+
+
+def validated(serializer_class, request, *, query: bool = False) -> dict:
+    """The request body (the query string with ``query``) through ``serializer_class``: its validated
+    data, or DRF's 400 field map."""
+    serializer = serializer_class(data=request.query_params if query else request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class QuerySerializer(serializers.Serializer):
+    """A query string's parameters: one given empty (``?search=``) is a mistake, not "no filter" (DRF
+    takes an empty optional parameter of a query string as absent)."""
+
+    def to_internal_value(self, data):
+        blank = {name: ["This field may not be blank."] for name in self.fields if data.get(name, None) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)

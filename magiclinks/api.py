@@ -19,12 +19,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.common import NEW_PASSWORD, PublicView, validated
+from accounts.api.common import NEW_PASSWORD, PublicView
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.models import normalize_email
 from accounts.throttles import AccountRateThrottle, IPRateThrottle
 from core.email import debug_links_shown
-from core.fields import StrictCharField, StrictEmailField
+from core.fields import StrictCharField, StrictEmailField, validated
 from core.http import RequestMeta
 from core.jobs import job_start
 from core.openapi import not_blank

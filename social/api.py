@@ -11,10 +11,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.common import PublicView, validated
+from accounts.api.common import PublicView
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.services.sign_in import SignIn
-from core.fields import StrictCharField
+from core.fields import StrictCharField, validated
 from core.http import RequestMeta
 from core.shapes import error_response, validation_error_response
 from core.transactions import OutsideRequestTransaction

@@ -53,6 +53,16 @@ class AuditEventType(models.TextChoices):
     MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
     MEMBERSHIP_ENDED = "membership.ended"
     MEMBERSHIP_REACTIVATED = "membership.reactivated"
+    MEMBERSHIP_REMOVED = "membership.removed"  # by an admin (DELETE org/members/<id>/)
+    MEMBERSHIP_LEFT = "membership.left"  # the member themselves (org/leave/)
+    ORG_RENAMED = "org.renamed"
+    ORG_DELETED = "org.deleted"  # user-level (the org's own events go with it): details.org_id, name
+    # Invitations (details.email, role; never the token)
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_REVOKED = "invitation.revoked"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    INVITATION_REFUSED = "invitation.refused"  # a used, revoked or expired token presented (details.status)
     # Emailed links (details: sent, and the address when it has no account; never the token or code)
     MAGIC_LINK_REQUESTED = "magic_link.requested"
     MAGIC_LINK_CODE_EXHAUSTED = "magic_link.code_exhausted"  # the emailed code died after too many misses

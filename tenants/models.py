@@ -75,7 +75,9 @@ class Membership(TenantScopedModel):
         if loaded["role"] != self.role:
             events.append((AuditEventType.MEMBERSHIP_ROLE_CHANGED, {"from": loaded["role"], "to": self.role}))
         if loaded["is_active"] and not self.is_active:
-            events.append((AuditEventType.MEMBERSHIP_ENDED, {"role": self.role}))
+            # A flow that ends it for a reason of its own names the event (``membership.removed``, ``.left``).
+            event = getattr(self, "end_event", None) or AuditEventType.MEMBERSHIP_ENDED
+            events.append((event, {"role": self.role}))
         elif loaded["is_active"] is False and self.is_active:
             events.append((AuditEventType.MEMBERSHIP_REACTIVATED, {"role": self.role}))
         for event, details in events:

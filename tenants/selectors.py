@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from django.db.models import Q
+
 from core.sql import ModelColumns
 from tenants.models import Membership, Organization
 from tenants.rls.context import cross_tenant_rows
@@ -43,8 +45,19 @@ def organization_lookup(*, reference: str) -> Organization | None:
         return None
 
 
-def organization_members(*, org: Organization) -> list[Membership]:
-    """Active members of ``org`` (read under RLS: the request's tenant context is ``org``)."""
-    return list(
-        Membership.objects.filter(org=org, is_active=True).select_related("user").order_by("joined_at", "id")
-    )
+def organization_members(
+    *, org: Organization, search: str = "", limit: int | None = None, offset: int = 0
+) -> tuple[list[Membership], int]:
+    """A page of ``org``'s active members, oldest first, and how many match (read under RLS: the
+    request's tenant context is ``org``). ``search`` matches part of an email or a name."""
+    members = Membership.objects.filter(org=org, is_active=True).select_related("user")
+    if search:
+        members = members.filter(
+            Q(user__email__icontains=search)
+            | Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+        )
+    total = members.count() if limit is not None else None
+    members = members.order_by("joined_at", "id")
+    page = list(members[offset : offset + limit] if limit is not None else members)
+    return page, total if total is not None else len(page)

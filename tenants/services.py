@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership, Organization
 from tenants.policy import MembershipRole
@@ -60,3 +62,137 @@ def membership_ensure(*, org: Organization, user, role: str = MembershipRole.MEM
             membership.is_active = True
             membership.save(update_fields=["is_active"])
         return membership
+
+
+# --- The org and its members (the caller's org: the request's tenant context is set for it) ------------
+
+
+class LastOwner(Forbidden):
+    default_code = "last_owner"
+    default_detail = "An organization needs an owner: make someone else owner first."
+
+
+class OwnersOnly(Forbidden):
+    default_code = "insufficient_role"
+    default_detail = "Only an owner may change, remove or appoint an owner."
+
+
+class MemberNotFound(NotFound):
+    default_code = "member_not_found"
+    default_detail = "No such member in this organization."
+
+
+def _owners_locked(org_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of the org's active owners, their rows locked: two owners demoting or removing each other
+    at once cannot both pass the last-owner check."""
+    return list(
+        Membership.objects.select_for_update()
+        .filter(org_id=org_id, role=MembershipRole.OWNER, is_active=True)
+        .values_list("id", flat=True)
+    )
+
+
+def _require_not_last_owner(membership: Membership) -> None:
+    if membership.role == MembershipRole.OWNER and _owners_locked(membership.org_id) == [membership.id]:
+        raise LastOwner()
+
+
+def member_get(*, org_id: uuid.UUID, membership_id: uuid.UUID) -> Membership:
+    """An active member of the org (locked), or 404 (also for another org's: RLS hides those)."""
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(org_id=org_id, pk=membership_id, is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise MemberNotFound()
+    return membership
+
+
+def _may_act_on(actor: Membership, target: Membership, *, new_role: str | None = None) -> None:
+    """An admin may manage members and admins; only an owner may touch an owner or appoint one."""
+    if actor.role != MembershipRole.OWNER and (
+        target.role == MembershipRole.OWNER or new_role == MembershipRole.OWNER
+    ):
+        raise OwnersOnly()
+
+
+@transaction.atomic(savepoint=False)
+def member_role_change(*, actor: Membership, membership_id: uuid.UUID, role: str) -> Membership:
+    """Give a member another role: 403 for an admin touching an owner or appointing one, 403
+    ``last_owner`` for demoting the last owner. Recorded by ``Membership.save`` (``membership.role_changed``)."""
+    target = member_get(org_id=actor.org_id, membership_id=membership_id)
+    _may_act_on(actor, target, new_role=role)
+    if target.role == role:
+        return target
+    if role != MembershipRole.OWNER:
+        _require_not_last_owner(target)
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+def _membership_end(target: Membership, event: AuditEventType) -> None:
+    """End a membership: its sessions in the org end with it (database trigger, migration accounts.0003)."""
+    _require_not_last_owner(target)
+    target.is_active = False
+    target.end_event = event
+    target.save(update_fields=["is_active"])
+
+
+@transaction.atomic(savepoint=False)
+def member_remove(*, actor: Membership, membership_id: uuid.UUID) -> None:
+    """Remove a member (an admin may not remove an owner; nobody the last owner)."""
+    target = member_get(org_id=actor.org_id, membership_id=membership_id)
+    _may_act_on(actor, target)
+    _membership_end(target, AuditEventType.MEMBERSHIP_REMOVED)
+
+
+@transaction.atomic(savepoint=False)
+def member_leave(*, membership: Membership) -> None:
+    """The caller leaves the org (403 ``last_owner`` for its last owner)."""
+    _membership_end(
+        member_get(org_id=membership.org_id, membership_id=membership.pk), AuditEventType.MEMBERSHIP_LEFT
+    )
+
+
+@transaction.atomic(savepoint=False)
+def organization_rename(*, org: Organization, name: str) -> Organization:
+    """Rename the org; its slug follows (409 ``org_slug_taken``)."""
+    name = name.strip()
+    slug = organization_slug(name)
+    previous = org.name
+    org.name, org.slug = name, slug
+    try:
+        with transaction.atomic():
+            org.save(update_fields=["name", "slug"])
+    except IntegrityError as exc:
+        raise Conflict("An organization with this name already exists.", code="org_slug_taken") from exc
+    if previous != name:
+        audit_record(
+            AuditEventType.ORG_RENAMED, org_id=org.id, subject=org, details={"from": previous, "to": name}
+        )
+    return org
+
+
+class ConfirmationMismatch(InvalidInput):
+    default_code = "confirmation_mismatch"
+    default_detail = "Type the organization's exact name in `confirm` to delete it."
+
+
+@transaction.atomic(savepoint=False)
+def organization_delete(*, org: Organization, confirm: str | None, actor_user_id: uuid.UUID) -> None:
+    """Delete the org and everything of it (memberships, invitations, its audit events, and every session
+    scoped to it: its tokens are refused from the next request). ``confirm`` must be the exact name."""
+    if confirm != org.name:
+        raise ConfirmationMismatch()
+    org_id, name = org.id, org.name
+    org.delete()
+    # The org's own events are gone with it: this one is the deleter's (user-level).
+    audit_record(
+        AuditEventType.ORG_DELETED,
+        actor_user_id=actor_user_id,
+        subject_user_id=actor_user_id,
+        details={"org_id": str(org_id), "name": name},
+    )

@@ -70,14 +70,6 @@ class PasswordSignInView(OutsideRequestTransaction, PublicView):
     checks_password = True
 
 
-def validated(serializer_class, request, *, query: bool = False) -> dict:
-    """The request body (the query string with ``query``) through ``serializer_class``: its validated
-    data, or DRF's 400 field map."""
-    serializer = serializer_class(data=request.query_params if query else request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def token_response(body: dict, status: int = HTTPStatus.OK) -> Response:
     """A response that carries tokens: never cached (every sign-in, refresh and switch-org)."""
     return Response(body, status=status, headers=NO_STORE)

@@ -9,10 +9,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.common import validated
 from accounts.models import User
 from accounts.services.users import user_update
-from core.fields import StrictCharField
+from core.fields import StrictCharField, validated
 from core.shapes import render
 from tenants.api.serializers import OrganizationMembershipSerializer
 from tenants.models import Membership

@@ -9,11 +9,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from accounts.api.common import NEW_PASSWORD, PASSWORD, validated
+from accounts.api.common import NEW_PASSWORD, PASSWORD
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.services.users import password_change
 from accounts.throttles import AccountRateThrottle, IPRateThrottle
-from core.fields import StrictCharField
+from core.fields import StrictCharField, validated
 from core.http import RequestMeta
 from core.shapes import error_response, validation_error_response
 

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.common import PublicView, token_response, validated
+from accounts.api.common import PublicView, token_response
 from accounts.api.outputs import TOKEN_PAIR, SignInSerializer, TokenPairSerializer, sign_in_response
 from accounts.models import RevokeReason
 from accounts.selectors import user_sessions
@@ -21,7 +21,7 @@ from accounts.services.sessions import (
 )
 from accounts.throttles import IPRateThrottle
 from core.errors import NotFound
-from core.fields import StrictCharField, StrictUUIDField
+from core.fields import StrictCharField, StrictUUIDField, validated
 from core.http import RequestMeta
 from core.shapes import error_response, render
 from core.transactions import OutsideRequestTransaction

@@ -15,13 +15,12 @@ from accounts.api.common import (
     PasswordSignInView,
     PublicView,
     token_response,
-    validated,
 )
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.services.passwords import InvalidCredentials, user_authenticate
 from accounts.services.registration import signup_require_allowed, user_register
 from accounts.services.sign_in import sign_in
-from core.fields import StrictCharField, StrictEmailField
+from core.fields import StrictCharField, StrictEmailField, validated
 from core.http import RequestMeta
 from core.shapes import ErrorSerializer, error_response, validation_error_response
 from tenants.api.serializers import OrganizationNameField

@@ -16,14 +16,14 @@ from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 
-from core.fields import StrictUUIDField
+from core.fields import QuerySerializer, StrictUUIDField
 from core.shapes import error_response, validation_error_response
 from tenants.api.permissions import HasActiveOrg, role_may
 from tenants.audit import AuditEventType
 from tenants.models import AuditEvent
 
 
-class AuditLogQuerySerializer(serializers.Serializer):
+class AuditLogQuerySerializer(QuerySerializer):
     type = serializers.MultipleChoiceField(
         choices=AuditEventType.choices,
         required=False,
@@ -35,13 +35,6 @@ class AuditLogQuerySerializer(serializers.Serializer):
     )
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
-
-    def to_internal_value(self, data):
-        # A parameter given empty is a mistake, not "no filter": DRF would let some through as absent.
-        blank = {name: ["This field may not be blank."] for name in self.fields if data.get(name, None) == ""}
-        if blank:
-            raise serializers.ValidationError(blank)
-        return super().to_internal_value(data)
 
 
 class AuditActorSerializer(serializers.Serializer):

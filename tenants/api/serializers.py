@@ -13,8 +13,9 @@ import unicodedata
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from core.fields import StrictCharField
+from core.fields import QuerySerializer, StrictCharField
 from core.openapi import char_class, containing
+from tenants.policy import MembershipRole
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -76,6 +77,26 @@ def organization_name_pattern() -> str:
 
 class OrganizationCreateInputSerializer(serializers.Serializer):
     name = OrganizationNameField()
+
+
+class OrganizationUpdateInputSerializer(serializers.Serializer):
+    name = OrganizationNameField(required=False)
+
+
+class OrganizationDeleteInputSerializer(serializers.Serializer):
+    confirm = StrictCharField(
+        max_length=200, trim_whitespace=False, help_text="The organization's exact name."
+    )
+
+
+class MemberRoleInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=MembershipRole.choices)
+
+
+class MemberQuerySerializer(QuerySerializer):
+    search = StrictCharField(required=False, max_length=254, help_text="Part of an email or a name.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=100)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=10**9, default=0)
 
 
 ORGANIZATION_MEMBERSHIP = OrganizationMembershipSerializer()

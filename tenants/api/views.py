@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.shapes import error_response, render
-from tenants.api.permissions import HasActiveOrg
+from core.fields import validated
+from core.shapes import error_response, render, validation_error_response
+from tenants.api.permissions import HasActiveOrg, role_may
 from tenants.api.serializers import (
     ORGANIZATION_MEMBERSHIP,
+    MemberQuerySerializer,
+    MemberRoleInputSerializer,
     MemberSerializer,
     OrganizationCreateInputSerializer,
+    OrganizationDeleteInputSerializer,
     OrganizationMembershipSerializer,
+    OrganizationUpdateInputSerializer,
 )
 from tenants.selectors import organization_members, user_memberships
-from tenants.services import organization_create
+from tenants.services import (
+    member_leave,
+    member_remove,
+    member_role_change,
+    organization_create,
+    organization_delete,
+    organization_rename,
+)
 
 
 class OrganizationListView(APIView):
@@ -45,8 +59,112 @@ class MemberListView(APIView):
     permission_classes = [IsAuthenticated, HasActiveOrg]
 
     @extend_schema(
-        summary="Members of the current organization",
-        responses={200: MemberSerializer(many=True), 403: error_response("`no_active_org`")},
+        summary="Members of the current organization (a page; Link: rel=next, X-Total-Count)",
+        parameters=[MemberQuerySerializer],
+        responses={
+            200: MemberSerializer(many=True),
+            400: validation_error_response("A malformed search, limit or offset"),
+            403: error_response("`no_active_org`"),
+        },
     )
     def get(self, request):
-        return Response(MemberSerializer(organization_members(org=request.auth.org), many=True).data)
+        query = MemberQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        members, total = organization_members(
+            org=request.auth.org,
+            search=params.get("search", ""),
+            limit=params["limit"],
+            offset=params["offset"],
+        )
+        headers = {"X-Total-Count": str(total)}
+        following = params["offset"] + params["limit"]
+        if following < total:
+            next_url = request.build_absolute_uri(
+                f"{request.path}?{urlencode({**request.query_params.dict(), 'offset': following})}"
+            )
+            headers["Link"] = f'<{next_url}>; rel="next"'
+        return Response(MemberSerializer(members, many=True).data, headers=headers)
+
+
+class MemberDetailView(APIView):
+    permission_classes = [IsAuthenticated, HasActiveOrg, role_may("members", "write")]
+
+    @extend_schema(
+        summary="Change a member's role",
+        request=MemberRoleInputSerializer,
+        responses={
+            200: MemberSerializer,
+            403: error_response("`insufficient_role` (admins cannot touch or appoint owners), `last_owner`"),
+            404: error_response("`member_not_found`"),
+        },
+    )
+    def patch(self, request, profile_id: uuid.UUID):
+        role = validated(MemberRoleInputSerializer, request)["role"]
+        member = member_role_change(actor=request.auth.membership, membership_id=profile_id, role=role)
+        return Response(MemberSerializer(member).data)
+
+    @extend_schema(
+        summary="Remove a member; their sessions in this organization end at once",
+        responses={
+            204: None,
+            403: error_response("`insufficient_role` (admins cannot remove owners), `last_owner`"),
+            404: error_response("`member_not_found`"),
+        },
+    )
+    def delete(self, request, profile_id: uuid.UUID):
+        member_remove(actor=request.auth.membership, membership_id=profile_id)
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class OrganizationView(APIView):
+    """``org/``: the current organization."""
+
+    permission_classes = [IsAuthenticated, HasActiveOrg]
+
+    def get_permissions(self):
+        action = {"PATCH": "write", "DELETE": "delete"}.get(self.request.method, "read")
+        return [*super().get_permissions(), role_may("organization", action)()]
+
+    @extend_schema(
+        summary="Rename the organization (its slug follows)",
+        request=OrganizationUpdateInputSerializer,
+        responses={
+            200: OrganizationMembershipSerializer,
+            403: error_response("`insufficient_role`"),
+            409: error_response("`org_slug_taken`"),
+        },
+    )
+    def patch(self, request):
+        data = validated(OrganizationUpdateInputSerializer, request)
+        membership = request.auth.membership
+        if "name" in data:
+            membership.org = organization_rename(org=request.auth.org, name=data["name"])
+        return Response(render(ORGANIZATION_MEMBERSHIP, membership))
+
+    @extend_schema(
+        summary="Delete the organization (owner; its name repeated as `confirm`); its sessions end",
+        request=OrganizationDeleteInputSerializer,
+        responses={
+            204: None,
+            400: validation_error_response("`confirmation_mismatch`"),
+            403: error_response("`insufficient_role`"),
+        },
+    )
+    def delete(self, request):
+        confirm = validated(OrganizationDeleteInputSerializer, request)["confirm"]
+        organization_delete(org=request.auth.org, confirm=confirm, actor_user_id=request.user.pk)
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class OrganizationLeaveView(APIView):
+    permission_classes = [IsAuthenticated, HasActiveOrg]
+
+    @extend_schema(
+        summary="Leave the organization; the caller's sessions in it end",
+        request=None,
+        responses={204: None, 403: error_response("`last_owner`, `no_active_org`")},
+    )
+    def post(self, request):
+        member_leave(membership=request.auth.membership)
+        return Response(status=HTTPStatus.NO_CONTENT)
