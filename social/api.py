@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -76,7 +77,14 @@ class CodeInputSerializer(serializers.Serializer):
     provider = ProviderField(max_length=32, required=False)
     code = StrictCharField(max_length=2048)
     redirect_uri = StrictCharField(max_length=2048)
-    code_verifier = StrictCharField(max_length=128, required=False, allow_blank=False)  # RFC 7636: 43-128
+    code_verifier = StrictCharField(  # RFC 7636 §4.1
+        required=False,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9._~-]{43,128}\Z", "A PKCE code_verifier: 43-128 of A-Z a-z 0-9 . _ ~ -."
+            )
+        ],
+    )
 
     def validate_redirect_uri(self, value: str) -> str:
         if value not in settings.OAUTH_REDIRECT_URIS:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import requests
 from cachecontrol import CacheControl
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from google.auth import exceptions as google_exceptions
 from google.auth.transport import requests as google_requests
 from google.oauth2 import id_token as google_id_token
@@ -125,25 +127,35 @@ class GoogleProvider(Provider):
         return self._identity(claims)
 
     def _identity(self, claims: dict) -> ExternalIdentity:
-        if claims.get("iss") not in self.issuers:
+        # google-auth checked the signature, and (x509 key sets) exp/iat/aud; checked again here in types
+        # and bounds, so a JWKS key set (its other branch) or an odd claim cannot slip through or 500.
+        if not isinstance(claims.get("iss"), str) or claims["iss"] not in self.issuers:
             raise IdTokenInvalid("wrong_issuer")
-        subject, email = claims.get("sub"), claims.get("email")
-        if not isinstance(subject, str) or not subject or not isinstance(email, str) or "@" not in email:
+        if not isinstance(claims.get("aud"), str) or claims["aud"] not in settings.GOOGLE_OAUTH_CLIENT_IDS:
+            raise IdTokenInvalid("wrong_audience")
+        if not all(isinstance(claims.get(name), int) for name in ("exp", "iat")):
+            raise IdTokenInvalid("malformed")
+        subject, email, hosted_domain = claims.get("sub"), claims.get("email"), claims.get("hd")
+        if not _bounded(subject, 255) or not _bounded(email, 254) or not _is_email(email):
             raise IdTokenInvalid("no_subject_or_email")
         if claims.get("email_verified") not in (True, "true"):
             raise IdTokenInvalid("email_unverified")
-        hosted_domain = claims.get("hd")
+        if hosted_domain is not None and not _bounded(hosted_domain, 253):
+            raise IdTokenInvalid("malformed")
         allowed_domains = settings.GOOGLE_ALLOWED_HOSTED_DOMAINS
         if allowed_domains and hosted_domain not in allowed_domains:
             raise IdTokenInvalid("hosted_domain_not_allowed")
         domain = email.rsplit("@", 1)[1].lower()
+        # Authoritative: a Gmail address, or a Workspace account (hd) whose address is in its own domain.
+        hd = (hosted_domain or "").lower()
+        workspace = bool(hd) and (domain == hd or domain.endswith(f".{hd}"))
         return ExternalIdentity(
             provider=self.name,
             subject=subject,
             email=email,
-            authoritative=domain in self.authoritative_domains or bool(hosted_domain),
-            given_name=str(claims.get("given_name") or "")[:150],
-            family_name=str(claims.get("family_name") or "")[:150],
+            authoritative=domain in self.authoritative_domains or workspace,
+            given_name=_name(claims.get("given_name")),
+            family_name=_name(claims.get("family_name")),
         )
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None) -> str:
@@ -166,20 +178,46 @@ class GoogleProvider(Provider):
                 data=form,
                 headers={"Accept": "application/json"},
                 timeout=HTTP_TIMEOUT,
+                allow_redirects=False,  # a redirect would carry the client secret elsewhere
             )
         except requests.RequestException as exc:
             logger.warning("Google's token endpoint could not be reached: %s", exc)
             raise ProviderUnavailable() from exc
-        if response.status_code in (400, 401):  # RFC 6749 §5.2: invalid_grant and the like
-            raise InvalidCode()
         try:
-            token = response.json()["id_token"] if response.status_code == 200 else None
-        except (ValueError, KeyError, TypeError):
-            token = None
+            body = response.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        if response.status_code == 400 and body.get("error") in {"invalid_grant", "invalid_request"}:
+            raise InvalidCode()  # RFC 6749 §5.2: the code (or its verifier) is bad, expired or spent
+        token = body.get("id_token") if response.status_code == 200 else None
         if not isinstance(token, str):
-            logger.warning("Google's token endpoint answered %s without an ID token", response.status_code)
+            # invalid_client (a wrong secret), a missing openid scope, an outage: ours to fix, not the user's
+            logger.error(
+                "Google's token endpoint answered %s (%s) without an ID token",
+                response.status_code,
+                body.get("error"),
+            )
             raise ProviderUnavailable()
         return token
+
+
+def _bounded(value, length: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= length and "\x00" not in value
+
+
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _name(value) -> str:
+    """A name claim as we store it: printable characters only, at most 150."""
+    text = value if isinstance(value, str) else ""
+    return "".join(ch for ch in text if ch.isprintable())[:150]
 
 
 def _failure_reason(exc: Exception) -> str:

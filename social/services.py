@@ -27,6 +27,14 @@ class AccountExists(Refusal, Conflict):
     reason = "not_authoritative"
 
 
+class SubjectChanged(AccountExists):
+    default_detail = (
+        "This address belongs to an account linked to another account at the provider. Sign in with your "
+        "password or an emailed link instead."
+    )
+    reason = "subject_changed"
+
+
 class AccountDisabled(Refusal, Forbidden):
     default_code = "account_disabled"
     default_detail = "This account is disabled."
@@ -87,42 +95,48 @@ def _link(user: User, identity: ExternalIdentity, meta: RequestMeta) -> SocialId
     return row
 
 
+def _identity_row(identity: ExternalIdentity) -> SocialIdentity | None:
+    return (
+        SocialIdentity.objects.select_for_update()
+        .filter(provider=identity.provider, subject=identity.subject)
+        .first()
+    )
+
+
 @transaction.atomic(savepoint=False)
 def external_sign_in(*, identity: ExternalIdentity, meta: RequestMeta) -> SignIn:
     """Sign in the user of a verified external identity, linking or creating the account on first use.
 
     * Known ``(provider, sub)``: its user, whatever address the provider now gives.
     * Otherwise an account with the same address is linked only when the provider is authoritative for
-      it (Gmail, a Workspace ``hd``); else 409 ``account_exists``, never a silent merge. An account that
-      was unverified is then claimed (``accounts.services.users.email_prove``): a stranger who
-      registered the address first keeps no password and no session.
+      it (Gmail, a Workspace ``hd`` of the address's domain) and the account has no other identity at
+      that provider (a new ``sub`` for a linked address means the address was given to someone else);
+      else 409 ``account_exists``, never a silent merge. An account that was unverified is then claimed
+      (``accounts.services.users.email_prove``): a stranger who registered the address first keeps no
+      password and no session.
     * Otherwise a new account (no usable password), when sign-up is allowed (403 ``signup_disabled``).
     """
-    row = (
-        SocialIdentity.objects.select_for_update()
-        .filter(provider=identity.provider, subject=identity.subject)
-        .first()
-    )
+    row = _identity_row(identity)
     created = False
+    if row is None:
+        user = User.objects.filter(email=normalize_email(identity.email)).first()
+        if user is None:
+            user, created = _create_user(identity, meta)
+        if not created:
+            row = _identity_row(identity)  # linked meanwhile by a concurrent first sign-in (a double submit)
+        if row is None and not created:
+            if not identity.authoritative:
+                raise AccountExists()
+            if SocialIdentity.objects.filter(user=user, provider=identity.provider).exists():
+                raise SubjectChanged()
     if row is not None:
         user = User.objects.get(pk=row.user_id)
         row.last_used_at = timezone.now()
         row.save(update_fields=["last_used_at"])
     else:
-        user = User.objects.filter(email=normalize_email(identity.email)).first()
-        if user is None:
-            user, created = _create_user(identity, meta)
-        if not created and not identity.authoritative:  # also an account registered meanwhile
-            raise AccountExists()
         if not user.is_active:
             raise AccountDisabled()
-        try:
-            with transaction.atomic():
-                _link(user, identity, meta)
-        except IntegrityError:  # the same identity linked by a concurrent first sign-in: use that one
-            user = User.objects.get(
-                social_identities__provider=identity.provider, social_identities__subject=identity.subject
-            )
+        _link(user, identity, meta)
     if not user.is_active:
         raise AccountDisabled()
     if normalize_email(identity.email) == user.email:

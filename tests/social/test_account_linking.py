@@ -175,19 +175,21 @@ def test_the_same_sub_wins_over_another_account_at_the_new_address(api_client, g
     assert not SocialIdentity.objects.filter(user=other).exists()
 
 
-@pytest.mark.django_db
-def test_another_sub_at_a_linked_address_links_a_second_identity(api_client, google):
-    """A Gmail address is Google's to give: a second ``sub`` for it joins the same account."""
+@pytest.mark.django_db(transaction=True)
+def test_another_sub_at_a_linked_address_is_refused(api_client, google):
+    """A new ``sub`` for an address already linked means the provider gave the address to someone else
+    (a Workspace user deleted and re-created, a lapsed domain bought back): no silent takeover."""
     first = google_sign_in(api_client, google.id_token()).json()
 
     response = google_sign_in(api_client, google.id_token(sub="google-sub-ada-2"))
 
-    assert response.status_code == HTTPStatus.OK
-    assert response.json()["user"]["id"] == first["user"]["id"]
-    assert sorted(SocialIdentity.objects.values_list("subject", flat=True)) == [
-        "google-sub-ada",
-        "google-sub-ada-2",
-    ]
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["code"] == "account_exists"
+    assert [
+        (subject, str(user_id))
+        for subject, user_id in SocialIdentity.objects.values_list("subject", "user_id")
+    ] == [("google-sub-ada", first["user"]["id"])]
+    assert failures() == [{"method": "google", "reason": "subject_changed"}]
 
 
 @pytest.mark.django_db

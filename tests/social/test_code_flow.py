@@ -225,14 +225,18 @@ def test_a_token_endpoint_error_is_503_provider_unavailable(api_client, google):
 
 
 @pytest.mark.django_db
-def test_a_token_endpoint_401_is_invalid_code(api_client, google):
+def test_a_token_endpoint_401_is_our_misconfiguration_not_the_users_code(api_client, google, caplog):
+    """401 is invalid_client (a wrong secret): 503 for the user, an error in the log for the operator."""
     google.token_status = 401
     code = google.code_for(google.id_token())
 
     response = code_sign_in(api_client, SOCIAL_GOOGLE, code=code, redirect_uri=REDIRECT_URI)
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json() == INVALID_CODE
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["code"] == "provider_unavailable"
+    assert any(
+        record.levelname == "ERROR" and "token endpoint" in record.getMessage() for record in caplog.records
+    )
 
 
 @pytest.mark.django_db
