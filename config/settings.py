@@ -223,6 +223,7 @@ THROTTLE_RATES = {
     "password_change": "30/hour",
     "password_change_email": "10/hour",  # wrong current passwords per account
     "social": "60/min",  # google/ and social/: per network
+    "invitation": "60/hour",  # invitations/validate/ and accept/: per network
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
 
@@ -325,6 +326,7 @@ MAGIC_LINK_CODE_ATTEMPTS = env_int("MAGIC_LINK_CODE_ATTEMPTS", 5)  # wrong codes
 PASSWORD_RESET_MINUTES = env_int("PASSWORD_RESET_MINUTES", 60)
 EMAIL_VERIFICATION_HOURS = env_int("EMAIL_VERIFICATION_HOURS", 48)
 # Origins besides FRONTEND_URL's that a magic link's redirect_url may point at.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 AUTH_REDIRECT_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("AUTH_REDIRECT_ALLOWED_ORIGINS")]
 
 LOGGING = {

@@ -97,14 +97,22 @@ def not_blank() -> str:
 class AutoSchema(openapi.AutoSchema):
     def _get_request_body(self, direction="request"):
         # drf-spectacular documents bodies of PUT, PATCH and POST only; a DELETE that takes one
-        # (``org/``'s confirmation) says so with ``extend_schema(request=...)``.
-        if self.method == "DELETE" and self.get_request_serializer() is not None:
-            self.method = "POST"
-            try:
-                return super()._get_request_body(direction)
-            finally:
-                self.method = "DELETE"
-        return super()._get_request_body(direction)
+        # (``org/``'s confirmation) declares it with ``extend_schema(request=...)``. Nothing is guessed
+        # for a DELETE without one.
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self._get_serializer = lambda: None  # no guessing: only a declared request counts
+        try:
+            declared = self.get_request_serializer()
+        finally:
+            del self._get_serializer
+        if declared is None:
+            return None
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)

@@ -1,1 +1,1 @@
-"""Invitations to an organization (a later issue)."""
+"""Invitations to join an org: invite, list, revoke, resend (admins); validate and accept (the invitee)."""
