@@ -188,6 +188,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AUTH_MAX_REQUEST_BYTES
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
+CORS_EXPOSE_HEADERS = ["Link", "X-Total-Count", "Retry-After"]  # paging of org/members/, throttling
 CORS_URLS_REGEX = r"^/api/.*$"
 FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 

@@ -242,10 +242,11 @@ def _by_token(token: str, *, lock: bool) -> Invitation:
     return invitation
 
 
-@transaction.atomic(savepoint=False)
+@transaction.atomic
 def invitation_validate(*, token: str) -> Invitation:
     """The pending invitation of ``token``: 404 unknown, 400 ``invitation_invalid`` (expired, used,
-    revoked; the caller records it)."""
+    revoked; the caller records it). A savepoint when nested (not ``savepoint=False``): the caller
+    records the refusal after this block failed, so an enclosing transaction must stay usable."""
     invitation = _by_token(token, lock=False)
     if invitation.status != InvitationStatus.PENDING:
         raise InvitationInvalid(invitation)

@@ -1,0 +1,75 @@
+"""Fixtures of the invitation tests.
+
+``EMAIL_DELIVERY`` is ``immediate`` in tests: the email job runs in the request and its mail goes out
+when the request commits. The ``api_client`` here (the pattern of ``tests/magiclinks/conftest.py``) runs
+each request's on-commit callbacks as it ends, so ``mailoutbox`` holds what a request sent.
+
+Acme (``org``): Ada owner; ``grace`` admin; ``bob`` member. Globex (``other_org``): Hank owner.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tenants.policy import MembershipRole
+from tests.factories import add_member, make_user
+from tests.invitations.helpers import access_for
+
+
+class CommittingAPIClient(APIClient):
+    """An ``APIClient`` whose requests run their on-commit callbacks when they end (a request that
+    rolled back sends nothing)."""
+
+    def __init__(self, capture, **defaults) -> None:
+        super().__init__(**defaults)
+        self._capture = capture
+
+    def request(self, **kwargs):
+        with self._capture(execute=True):
+            return super().request(**kwargs)
+
+
+@pytest.fixture
+def api_client(django_capture_on_commit_callbacks) -> CommittingAPIClient:
+    return CommittingAPIClient(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def ada_access(api_client, user, org) -> str:
+    return access_for(api_client, "ada@example.com")
+
+
+@pytest.fixture
+def grace(org) -> User:
+    grace = make_user(email="grace@example.com", first_name="Grace", last_name="Hopper")
+    add_member(org=org, user=grace, role=MembershipRole.ADMIN)
+    return grace
+
+
+@pytest.fixture
+def grace_access(api_client, grace) -> str:
+    return access_for(api_client, grace.email)
+
+
+@pytest.fixture
+def bob_access(api_client, org) -> str:
+    add_member(org=org, user=make_user(email="bob@example.com"), role=MembershipRole.MEMBER)
+    return access_for(api_client, "bob@example.com")
+
+
+@pytest.fixture
+def hank_access(api_client, other_org) -> str:
+    return access_for(api_client, "hank@globex.test")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(email="root@example.com", password="root password 12345")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
