@@ -22,3 +22,17 @@ def bearer(access: str) -> dict[str, str]:
 def claims(token: str) -> dict:
     """A token's payload, without verifying it (tests inspect what the service issued)."""
     return jwt.decode(token, options={"verify_signature": False})
+
+
+class CommittingAPIClient(APIClient):
+    """An ``APIClient`` whose requests run their on-commit callbacks when they end, as a committed request
+    would (a request that rolled back runs none): with ``EMAIL_DELIVERY=immediate`` (tests), the mail a
+    request sends lands in ``mailoutbox``. Build it from pytest-django's ``django_capture_on_commit_callbacks``."""
+
+    def __init__(self, capture, **defaults) -> None:
+        super().__init__(**defaults)
+        self._capture = capture
+
+    def request(self, **kwargs):
+        with self._capture(execute=True):
+            return super().request(**kwargs)

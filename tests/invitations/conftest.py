@@ -10,25 +10,12 @@ Acme (``org``): Ada owner; ``grace`` admin; ``bob`` member. Globex (``other_org`
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.models import User
 from tenants.policy import MembershipRole
+from tests.api import CommittingAPIClient
 from tests.factories import add_member, make_user
 from tests.invitations.helpers import access_for
-
-
-class CommittingAPIClient(APIClient):
-    """An ``APIClient`` whose requests run their on-commit callbacks when they end (a request that
-    rolled back sends nothing)."""
-
-    def __init__(self, capture, **defaults) -> None:
-        super().__init__(**defaults)
-        self._capture = capture
-
-    def request(self, **kwargs):
-        with self._capture(execute=True):
-            return super().request(**kwargs)
 
 
 @pytest.fixture

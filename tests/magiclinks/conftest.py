@@ -10,21 +10,9 @@ it would in production, and a request that rolled back sends nothing. ``mailoutb
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.models import User
-
-
-class CommittingAPIClient(APIClient):
-    """An ``APIClient`` whose requests run their on-commit callbacks when they end."""
-
-    def __init__(self, capture, **defaults) -> None:
-        super().__init__(**defaults)
-        self._capture = capture
-
-    def request(self, **kwargs):
-        with self._capture(execute=True):
-            return super().request(**kwargs)
+from tests.api import CommittingAPIClient
 
 
 @pytest.fixture
