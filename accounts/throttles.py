@@ -267,6 +267,16 @@ class AccountRateThrottle(_Bucket):
         return email_digest(user.email) if user is not None and getattr(user, "email", "") else None
 
 
+class OrgRateThrottle(_Bucket):
+    """Per the caller's current org (scope ``<throttle_scope>_org``): for org endpoints that send mail."""
+
+    suffix = "_org"
+
+    def ident(self, request) -> str | None:
+        org = getattr(getattr(request, "auth", None), "org", None)
+        return str(org.id) if org is not None else None
+
+
 class EmailNetworkRateThrottle(_Bucket):
     """Per submitted email and client network (scope ``<throttle_scope>_email_network``)."""
 

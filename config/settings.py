@@ -225,6 +225,9 @@ THROTTLE_RATES = {
     "password_change_email": "10/hour",  # wrong current passwords per account
     "social": "60/min",  # google/ and social/: per network
     "invitation": "60/hour",  # invitations/validate/ and accept/: per network
+    # Invitation mail (create and resend) per org, and per invited address on create: no spam cannon.
+    "invitation_send_org": "50/hour",
+    "invitation_send_email": "5/hour",
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
 

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.api.common import NEW_PASSWORD, PublicView
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.authentication import BearerAuthentication
+from accounts.throttles import EmailRateThrottle, OrgRateThrottle
 from core.email import debug_links_shown
 from core.fields import QuerySerializer, StrictCharField, StrictEmailField, validated
 from core.http import RequestMeta
@@ -63,6 +64,10 @@ class InvitationQuerySerializer(QuerySerializer):
 
 class OrgInvitationsView(APIView):
     permission_classes = [IsAuthenticated, HasActiveOrg]
+    throttle_scope = "invitation_send"  # creating sends mail: per org, and per invited address
+
+    def get_throttles(self):
+        return [OrgRateThrottle(), EmailRateThrottle()] if self.request.method == "POST" else []
 
     def get_permissions(self):
         action = "read" if self.request.method == "GET" else "write"
@@ -92,6 +97,7 @@ class OrgInvitationsView(APIView):
             201: InvitationSerializer,
             403: error_response("`insufficient_role` (a role above your own)"),
             409: error_response("`already_member`, `invitation_pending`"),
+            429: error_response("`throttled`"),
         },
     )
     def post(self, request):
@@ -120,14 +126,18 @@ class OrgInvitationDetailView(APIView):
 
 class OrgInvitationResendView(APIView):
     permission_classes = [IsAuthenticated, HasActiveOrg, role_may("invitations", "write")]
+    throttle_classes = [OrgRateThrottle]
+    throttle_scope = "invitation_send"
 
     @extend_schema(
         summary="Send the invitation again with a new link and expiry (the old link dies)",
         request=None,
         responses={
             200: InvitationSerializer,
+            403: error_response("`insufficient_role` (an invitation above your own role)"),
             404: error_response("`invitation_not_found`"),
             409: error_response("`invitation_closed`"),
+            429: error_response("`throttled`"),
         },
     )
     def post(self, request, invitation_id: uuid.UUID):

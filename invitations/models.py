@@ -57,9 +57,12 @@ class Invitation(TenantScopedModel):
     def __str__(self) -> str:
         return f"{self.email} to {self.org_id} as {self.role}"
 
-    def digest_replace(self, digest: str) -> None:
-        """A new link: the current one joins the retired (the caller saves both fields)."""
-        self.retired_digests = [*self.retired_digests, self.digest]
+    RETIRED_KEPT = 10  # earlier links remembered (answered 400); older ones are simply unknown (404)
+
+    def digest_replace(self, digest: str, *, retire: bool = True) -> None:
+        """A new link; with ``retire`` the current one joins the retired (the caller saves both fields)."""
+        if retire:
+            self.retired_digests = [*self.retired_digests, self.digest][-self.RETIRED_KEPT :]
         self.digest = digest
 
     @property

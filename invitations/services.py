@@ -65,7 +65,7 @@ class InvitationPending(Conflict):
 
 class RoleAboveOwn(Forbidden):
     default_code = "insufficient_role"
-    default_detail = "You cannot invite someone with a role above your own."
+    default_detail = "You cannot invite someone with a role above your own, or renew such an invitation."
 
 
 class WrongAccount(Forbidden):
@@ -192,6 +192,8 @@ def invitation_resend(*, actor: Membership, invitation_id: uuid.UUID) -> Invitat
     """Renew a pending or expired invitation: a new expiry, and its old link dead at once (the email job
     mints the new one). 409 ``invitation_closed`` for an accepted or revoked one."""
     invitation = _locked(actor.org_id, invitation_id)
+    if role_level(invitation.role) > role_level(actor.role):
+        raise RoleAboveOwn()  # an admin may revoke an owner's invitation, not keep it alive
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
         raise InvitationClosed()
     return invitation_renew(invitation)
@@ -200,9 +202,10 @@ def invitation_resend(*, actor: Membership, invitation_id: uuid.UUID) -> Invitat
 def invitation_renew(invitation: Invitation) -> Invitation:
     """A new expiry, and the old link dead at once (a locked, open row; the admin's action too). The
     caller starts the email job, which mints the new link."""
-    invitation.digest_replace(placeholder_digest())
+    invitation.digest_replace(placeholder_digest(), retire=invitation.sent_at is not None)
     invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_DAYS)
-    invitation.save(update_fields=["digest", "retired_digests", "expires_at"])
+    invitation.sent_at = None  # the placeholder is no sent link
+    invitation.save(update_fields=["digest", "retired_digests", "expires_at", "sent_at"])
     _record(AuditEventType.INVITATION_RESENT, invitation)
     return invitation
 
@@ -242,14 +245,31 @@ def _by_token(token: str, *, lock: bool) -> Invitation:
     return invitation
 
 
+def _require_pending(invitation: Invitation) -> None:
+    """400 ``invitation_invalid`` unless pending and its inviter still could invite to its role: an
+    invitation dies with its inviter's authority (removed, or demoted below the invited role), so a
+    rogue admin cannot leave invitations behind to come back by."""
+    if invitation.status != InvitationStatus.PENDING:
+        raise InvitationInvalid(invitation)
+    with tenant_context(invitation.org_id):
+        inviter = (
+            Membership.objects.filter(
+                org_id=invitation.org_id, user_id=invitation.invited_by_id, is_active=True
+            )
+            .values_list("role", flat=True)
+            .first()
+        )
+    if inviter is None or role_level(inviter) < role_level(invitation.role):
+        raise InvitationInvalid(invitation)
+
+
 @transaction.atomic
 def invitation_validate(*, token: str) -> Invitation:
     """The pending invitation of ``token``: 404 unknown, 400 ``invitation_invalid`` (expired, used,
     revoked; the caller records it). A savepoint when nested (not ``savepoint=False``): the caller
     records the refusal after this block failed, so an enclosing transaction must stay usable."""
     invitation = _by_token(token, lock=False)
-    if invitation.status != InvitationStatus.PENDING:
-        raise InvitationInvalid(invitation)
+    _require_pending(invitation)
     return invitation
 
 
@@ -281,8 +301,7 @@ def invitation_accept(
     The invitation row is locked: of two concurrent accepts exactly one joins, the other finds it used.
     """
     invitation = _by_token(token, lock=True)
-    if invitation.status != InvitationStatus.PENDING:
-        raise InvitationInvalid(invitation)
+    _require_pending(invitation)
     created = False
     if bearer is not None:
         if bearer.email != invitation.email:

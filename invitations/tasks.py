@@ -36,7 +36,10 @@ def send_invitation(*, invitation_id: str, org_id: str) -> str | None:
         if invitation is None or invitation.status != InvitationStatus.PENDING:
             return None
         token = token_new()
-        invitation.digest_replace(secret_digest(token, purpose=TOKEN_PURPOSE))
+        # The current digest is a placeholder no link carries unless an earlier run of this job sent it.
+        invitation.digest_replace(
+            secret_digest(token, purpose=TOKEN_PURPOSE), retire=invitation.sent_at is not None
+        )
         invitation.sent_at = timezone.now()
         invitation.save(update_fields=["digest", "retired_digests", "sent_at"])
     link = f"{settings.FRONTEND_URL}/invite/{token}"

@@ -82,6 +82,13 @@ class MemberNotFound(NotFound):
     default_detail = "No such member in this organization."
 
 
+def _org_lock(org_id: uuid.UUID) -> None:
+    """Serialize member management within one org: every such change first takes the org's row (``FOR NO
+    KEY UPDATE``: sign-ins, which only reference it, go on). Two owners removing or demoting each other
+    at once then queue up instead of locking each other's rows in opposite orders (a deadlock)."""
+    list(Organization.objects.select_for_update(no_key=True).filter(pk=org_id).values_list("pk", flat=True))
+
+
 def _owners_locked(org_id: uuid.UUID) -> list[uuid.UUID]:
     """The ids of the org's active owners, their rows locked: two owners demoting or removing each other
     at once cannot both pass the last-owner check."""
@@ -144,6 +151,7 @@ def _membership_end(target: Membership, event: AuditEventType) -> None:
 @transaction.atomic(savepoint=False)
 def member_remove(*, actor: Membership, membership_id: uuid.UUID) -> None:
     """Remove a member (an admin may not remove an owner; nobody the last owner)."""
+    _org_lock(actor.org_id)
     target = member_get(org_id=actor.org_id, membership_id=membership_id)
     _may_act_on(actor, target)
     _membership_end(target, AuditEventType.MEMBERSHIP_REMOVED)
@@ -152,6 +160,7 @@ def member_remove(*, actor: Membership, membership_id: uuid.UUID) -> None:
 @transaction.atomic(savepoint=False)
 def member_leave(*, membership: Membership) -> None:
     """The caller leaves the org (403 ``last_owner`` for its last owner)."""
+    _org_lock(membership.org_id)
     _membership_end(
         member_get(org_id=membership.org_id, membership_id=membership.pk), AuditEventType.MEMBERSHIP_LEFT
     )
@@ -187,12 +196,14 @@ def organization_delete(*, org: Organization, confirm: str | None, actor_user_id
     scoped to it: its tokens are refused from the next request). ``confirm`` must be the exact name."""
     if confirm != org.name:
         raise ConfirmationMismatch()
-    org_id, name = org.id, org.name
+    _org_lock(org.id)
+    org_id = org.id
     org.delete()
-    # The org's own events are gone with it: this one is the deleter's (user-level).
+    # The org's own events are gone with it: this one is the deleter's (user-level, so the deleter's
+    # other orgs see it too: the org's id, not its name).
     audit_record(
         AuditEventType.ORG_DELETED,
         actor_user_id=actor_user_id,
         subject_user_id=actor_user_id,
-        details={"org_id": str(org_id), "name": name},
+        details={"org_id": str(org_id)},
     )

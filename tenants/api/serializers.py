@@ -81,6 +81,11 @@ class OrganizationCreateInputSerializer(serializers.Serializer):
 
 class OrganizationUpdateInputSerializer(serializers.Serializer):
     name = OrganizationNameField(required=False)
+    require_mfa = serializers.BooleanField(required=False, help_text="Not available yet: 400 when sent.")
+
+    def validate_require_mfa(self, value: bool) -> bool:
+        # API.md's field for the MFA issue: refused rather than silently ignored until MFA exists.
+        raise serializers.ValidationError("Requiring MFA is not available yet.")
 
 
 class OrganizationDeleteInputSerializer(serializers.Serializer):

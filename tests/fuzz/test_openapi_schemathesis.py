@@ -118,6 +118,7 @@ _STATE_CODES = {
 _RULE_FIELDS = {
     "/api/auth/magic-link/verify/": {"non_field_errors"},  # token, or email and code
     "/api/auth/magic-link/request/": {"redirect_url"},  # under FRONTEND_URL / AUTH_REDIRECT_ALLOWED_ORIGINS
+    "/api/auth/org/": {"require_mfa"},  # not available until MFA exists (400)
     "/api/auth/social/": {"redirect_uri"},  # one of OAUTH_REDIRECT_URIS
     "/api/auth/social/{provider}/": {"redirect_uri"},
 }

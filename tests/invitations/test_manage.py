@@ -129,7 +129,7 @@ def test_an_admin_cannot_invite_an_owner(api_client, org, grace_access, mailoutb
     response = create(api_client, grace_access, NEW, "owner")
 
     assert_error(response, 403, "insufficient_role")
-    assert response.json()["detail"] == "You cannot invite someone with a role above your own."
+    assert response.json()["detail"].startswith("You cannot invite someone with a role above your own")
     with cross_tenant():
         assert not Invitation.objects.exists()
     assert mailoutbox == []
