@@ -6,10 +6,16 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from accounts import tokens
 from accounts.selectors import principal_for_access
+from core.errors import InvalidInput
 
 
 class SessionRevoked(tokens.InvalidToken):
     default_detail = "The session of this token has ended."
+
+
+class AmbiguousCredentials(InvalidInput):
+    default_code = "ambiguous_credentials"
+    default_detail = "Send either a Bearer token or an API key, not both."
 
 
 class BearerAuthentication(BaseAuthentication):
@@ -25,6 +31,8 @@ class BearerAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword:
             return None
+        if request.META.get("HTTP_X_API_KEY") is not None:
+            raise AmbiguousCredentials()
         if len(header) != 2:
             raise tokens.InvalidToken("Malformed Authorization header.")
         try:

@@ -1,1 +1,2 @@
-"""Org-owned API keys and X-API-Key authentication (a later issue)."""
+"""API keys for server-to-server calls: org-owned, stored as digests, scoped, expiring; the X-API-Key
+authentication and the org/api-keys/ endpoints."""

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/auth/", include("magiclinks.urls")),
     path("api/auth/", include("social.urls")),
     path("api/auth/", include("invitations.urls")),
+    path("api/auth/", include("apikeys.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -35,6 +35,9 @@ class Invitation(TenantScopedModel):
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # An invitation made with an API key (no user): the key's id (the apikeys app's; not a foreign key,
+    # feature apps keep apart).
+    invited_by_api_key_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

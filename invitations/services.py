@@ -94,7 +94,9 @@ def _locked(org_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation:
 
 
 @transaction.atomic(savepoint=False)
-def invitation_create(*, actor: Membership, email: str, role: str) -> Invitation:
+def invitation_create(
+    *, actor: Membership, email: str, role: str, api_key_id: uuid.UUID | None = None
+) -> Invitation:
     """Invite ``email`` to the actor's org as ``role`` (not above the actor's own: 403). 409
     ``already_member`` / ``invitation_pending``. The caller starts the email job (``send_invitation``)."""
     if role_level(role) > role_level(actor.role):
@@ -121,6 +123,7 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> Invitation
                 role=role,
                 digest=placeholder_digest(),
                 invited_by_id=actor.user_id,
+                invited_by_api_key_id=api_key_id,
                 created_at=now,
                 expires_at=now + timedelta(days=settings.INVITATION_DAYS),
             )
@@ -251,6 +254,8 @@ def _require_pending(invitation: Invitation) -> None:
     rogue admin cannot leave invitations behind to come back by."""
     if invitation.status != InvitationStatus.PENDING:
         raise InvitationInvalid(invitation)
+    if invitation.invited_by_api_key_id is not None:
+        return  # made by an API key (with invitations:write): revoking the key leaves it; revoke it too
     with tenant_context(invitation.org_id):
         inviter = (
             Membership.objects.filter(

@@ -68,6 +68,11 @@ class AuditEventType(models.TextChoices):
     MAGIC_LINK_CODE_EXHAUSTED = "magic_link.code_exhausted"  # the emailed code died after too many misses
     EMAIL_VERIFICATION_REQUESTED = "email.verification_requested"
     PASSWORD_RESET_REQUESTED = "password.reset_requested"
+    # API keys (details.name, prefix; never the key)
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_ROLLED = "api_key.rolled"
+    API_KEY_REVOKED = "api_key.revoked"
+    API_KEY_REFUSED = "api_key.refused"  # a revoked or expired key used (at most one a minute per key)
     # External identities (Google): details.provider
     IDENTITY_LINKED = "identity.linked"
     IDENTITY_UNLINKED = "identity.unlinked"
@@ -88,14 +93,34 @@ class AuditRequestMiddleware:
     def __call__(self, request):
         token = _current_request.set(request)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            # The request's transaction is over (committed or rolled back): what was deferred is kept now.
+            for event, kwargs in request.__dict__.pop("_audit_after_request", ()):
+                audit_record(event, durable=True, **kwargs)
+            return response
         finally:
             _current_request.reset(token)
+
+
+def _request_api_key_id(request) -> uuid.UUID | None:
+    return getattr(getattr(request, "auth", None), "api_key_id", None)
 
 
 def _request_actor_id(request) -> uuid.UUID | None:
     user = getattr(request, "user", None)
     return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def audit_record_after_request(event: AuditEventType, **kwargs: Any) -> None:
+    """:func:`audit_record` once the current request is answered, in a transaction of its own, whatever
+    becomes of the request's: for a refusal found inside the request transaction (a revoked API key),
+    which the 401 rolls back. Outside a request it records at once."""
+    request = _current_request.get()
+    if request is None:
+        audit_record(event, **kwargs)
+        return
+    meta = kwargs.pop("meta", None) or RequestMeta.from_request(request)
+    request.__dict__.setdefault("_audit_after_request", []).append((event, {**kwargs, "meta": meta}))
 
 
 # --- The one writer ------------------------------------------------------------------------------------
@@ -136,7 +161,7 @@ def audit_record(
     *,
     org_id: uuid.UUID | None = None,
     actor_user_id: uuid.UUID | None = _FROM_REQUEST,
-    actor_api_key_id: uuid.UUID | None = None,
+    actor_api_key_id: uuid.UUID | None = _FROM_REQUEST,
     subject_user_id: uuid.UUID | None = None,
     subject: models.Model | None = None,
     details: dict[str, Any] | None = None,
@@ -160,6 +185,8 @@ def audit_record(
         meta = RequestMeta.from_request(request)
     if actor_user_id is _FROM_REQUEST:
         actor_user_id = _request_actor_id(request) if request is not None else None
+    if actor_api_key_id is _FROM_REQUEST:  # a key acting: the key is the actor (it has no user)
+        actor_api_key_id = _request_api_key_id(request) if request is not None else None
     params = {
         "id": uuid.uuid4(),
         "type": str(event),

@@ -56,3 +56,10 @@ def role_permissions(role: str | None) -> dict[str, list[str]]:
 
 def role_allows(role: str | None, resource: str, action: str) -> bool:
     return action in role_permissions(role).get(resource, ())
+
+
+def scope_allows(scopes, resource: str, action: str) -> bool:
+    """Whether an API key with ``scopes`` may do ``action`` on ``resource`` (``members:write`` …); no
+    scope exists for the organization itself or for keys."""
+    scope = f"{resource}:{action}"
+    return scope in API_KEY_SCOPES and scope in scopes

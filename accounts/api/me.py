@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,6 +14,7 @@ from accounts.models import User
 from accounts.services.users import user_update
 from core.fields import StrictCharField, validated
 from core.shapes import render
+from tenants.api.permissions import UserOnly
 from tenants.api.serializers import OrganizationMembershipSerializer
 from tenants.models import Membership
 from tenants.policy import role_level, role_permissions
@@ -61,7 +63,33 @@ class MeUpdateInputSerializer(serializers.Serializer):
 ME = MeSerializer()
 
 
+class KeyOrgSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class KeySummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="api_key_id")
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+
+
+class MeKeySerializer(serializers.Serializer):
+    """``me/`` for an API key: no user, the key's org and the key."""
+
+    user = serializers.JSONField(allow_null=True, default=None, help_text="Always null: a key is nobody.")
+    org = KeyOrgSerializer()
+    api_key = KeySummarySerializer()
+
+
+ME_KEY = MeKeySerializer()
+
+
 class MeView(APIView):
+    permission_classes = [IsAuthenticated]  # GET also for an API key (PATCH: users only, below)
+
     def _body(self, request) -> dict:
         me = Me(
             user=request.user,
@@ -71,12 +99,17 @@ class MeView(APIView):
         return render(ME, me)
 
     @extend_schema(
-        summary="The signed-in user, their org, role and permissions", responses={200: MeSerializer}
+        summary="The signed-in user, their org, role and permissions (an API key: its org and itself)",
+        responses={200: PolymorphicProxySerializer("Me", [MeSerializer, MeKeySerializer], None)},
     )
     def get(self, request):
+        principal = request.auth
+        if getattr(principal, "api_key_id", None) is not None:
+            return Response(render(ME_KEY, {"user": None, "org": principal.org, "api_key": principal}))
         return Response(self._body(request))
 
     @extend_schema(summary="Update names", request=MeUpdateInputSerializer, responses={200: MeSerializer})
     def patch(self, request):
+        UserOnly().has_permission(request, self)
         user_update(user=request.user, **validated(MeUpdateInputSerializer, request))
         return Response(self._body(request))

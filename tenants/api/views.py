@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core.fields import validated
 from core.shapes import error_response, render, validation_error_response
-from tenants.api.permissions import HasActiveOrg, role_may
+from tenants.api.permissions import HasActiveOrg, UserOnly, role_may
 from tenants.api.serializers import (
     ORGANIZATION_MEMBERSHIP,
     MemberQuerySerializer,
@@ -56,7 +56,7 @@ class OrganizationListView(APIView):
 
 
 class MemberListView(APIView):
-    permission_classes = [IsAuthenticated, HasActiveOrg]
+    permission_classes = [IsAuthenticated, HasActiveOrg, role_may("members", "read")]
 
     @extend_schema(
         summary="Members of the current organization (a page; Link: rel=next, X-Total-Count)",
@@ -158,7 +158,7 @@ class OrganizationView(APIView):
 
 
 class OrganizationLeaveView(APIView):
-    permission_classes = [IsAuthenticated, HasActiveOrg]
+    permission_classes = [IsAuthenticated, UserOnly, HasActiveOrg]
 
     @extend_schema(
         summary="Leave the organization; the caller's sessions in it end",

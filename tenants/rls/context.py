@@ -143,3 +143,28 @@ def cross_tenant_rows(
         cursor.nextset()  # past SAVEPOINT
         cursor.nextset()  # past SET
         return cursor.fetchall()
+
+
+def cross_tenant_enter(sql: str, params: dict[str, Any], *, using: str = "default") -> list:
+    """The named cross-tenant path for a credential that names no org (an API key): read its row across
+    orgs and enter the row's org, in one round trip.
+
+    ``sql`` must select the row's ``org_id`` as its first column. As one message: switch to the
+    cross-tenant role in a savepoint, select (``set_config`` makes the found row's org the current one),
+    switch back to the runtime role, release the savepoint. Only the read runs as the cross-tenant role;
+    the rest of the transaction is scoped to the found org, with RLS as for a Bearer token of that org.
+    No row: no org is entered.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    _require_transaction(using)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SAVEPOINT cross_tenant_enter; SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}; "  # noqa: S608 (the caller's fixed SQL, quoted role names)
+            f"SELECT found.*, set_config(%(tenant_setting)s, found.org_id::text, true) FROM ({sql}) AS found; "
+            f"SET LOCAL ROLE {quote(settings.DATABASE_APP_ROLE)}; RELEASE SAVEPOINT cross_tenant_enter",
+            {"tenant_setting": ORG_SETTING, **params},
+        )
+        cursor.nextset()  # past SAVEPOINT
+        cursor.nextset()  # past SET
+        return [row[:-1] for row in cursor.fetchall()]
