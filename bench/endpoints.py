@@ -17,11 +17,22 @@ def round_targets(seed: Seed) -> list[Target]:
     bearer = {"Authorization": f"Bearer {seed.login()['access']}"}
     json_headers = {"Content-Type": "application/json"}
     login_body = json.dumps({"email": seed.emails[0], "password": seed.password})
+    api_key, slug = seed.api_key()
     return [
         Target("django", "bare Django `JsonResponse` `GET /bench/django/`", "GET", "/bench/django/"),
         Target("drf", "bare DRF `APIView` `GET /bench/drf/`", "GET", "/bench/drf/"),
         Target("simplejwt", "stock SimpleJWT `GET /bench/simplejwt/`", "GET", "/bench/simplejwt/", bearer),
         Target("me", "ours `GET /api/auth/me/`", "GET", "/api/auth/me/", bearer),
+        Target(
+            "raw", "a DRF view with one indexed query `GET /bench/raw/`", "GET", f"/bench/raw/?slug={slug}"
+        ),
+        Target(
+            "key_me",
+            "ours `GET /api/auth/me/` with `X-API-Key`",
+            "GET",
+            "/api/auth/me/",
+            {"X-API-Key": api_key},
+        ),
         Target(
             "bearer",
             "diagnostic: ours `BearerAuthentication` on the `simplejwt/` view `GET /bench/bearer/`",

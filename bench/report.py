@@ -153,6 +153,7 @@ def _targets(
         ),
         ("refresh rotation, absolute", rps["refresh"], 480, " req/s"),
         ("password login vs hash floor", rps["login"] / floor, 0.9, TIMES),
+        ("API-key `GET me/` vs a one-query view", rps["key_me"] / rps["raw"], 0.9, TIMES),
     ]
     lines = [
         "",
@@ -185,7 +186,8 @@ def _targets(
         "Diagnostics (no target): ours `BearerAuthentication` vs stock `JWTAuthentication` behind the same "
         f"view: {rps['bearer'] / rps['simplejwt']:.2f}{TIMES}; `GET me/` vs that authentication-only view: "
         f"{rps['me'] / rps['bearer']:.2f}{TIMES} (the rest of `me/`: membership listing and body); "
-        f"login vs all cores hashing at once: {rps['login'] / statistics.median(parallel_rates):.2f}{TIMES}.",
+        f"login vs all cores hashing at once: {rps['login'] / statistics.median(parallel_rates):.2f}{TIMES}; "
+        f"API-key `GET me/` vs Bearer `GET me/`: {rps['key_me'] / rps['me']:.2f}{TIMES}.",
     ]
     return lines, all_pass
 

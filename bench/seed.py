@@ -66,6 +66,7 @@ class Seed:
     emails: list[str]
     _next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _api_key: tuple[str, str] | None = None
 
     @classmethod
     def register(cls, api: Api, count: int) -> Seed:
@@ -90,6 +91,15 @@ class Seed:
                 self._next += 1
         body = {"email": email, "password": self.password}
         return self.api.expect(200, "POST", "/api/auth/login/", body)
+
+    def api_key(self) -> tuple[str, str]:
+        """(an API key of the first user's org, with the read scopes; that org's slug): made once."""
+        if self._api_key is None:
+            access = self.login(self.emails[0])["access"]
+            created = self.api.expect(201, "POST", "/api/auth/org/api-keys/", {"name": "bench"}, token=access)
+            slug = self.api.expect(200, "GET", "/api/auth/me/", token=access)["org"]["slug"]
+            self._api_key = (created["key"], slug)
+        return self._api_key
 
     def our_refresh_tokens(self, count: int) -> list[str]:
         """``count`` fresh sessions (one login each): each token heads its own rotation chain."""

@@ -11,4 +11,5 @@ urlpatterns = [
     path("simplejwt/refresh/", views.StockRefreshView.as_view(), name="bench-simplejwt-refresh"),
     path("simplejwt/mint/", views.MintView.as_view(), name="bench-simplejwt-mint"),
     path("bearer/", views.BearerView.as_view(), name="bench-bearer"),
+    path("raw/", views.RawQueryView.as_view(), name="bench-raw"),
 ]

@@ -8,6 +8,8 @@ it in the same run, on the same server, middleware and database:
 * ``simplejwt/`` stock SimpleJWT ``JWTAuthentication`` + ``IsAuthenticated`` (fetches the user by id);
 * ``simplejwt/refresh/`` stock ``TokenRefreshView`` with rotation and blacklisting on;
 * ``simplejwt/mint/`` mints stock refresh tokens (``RefreshToken.for_user``) for that baseline;
+* ``raw/``     a DRF view doing one indexed query of its own (an org by slug): what an API-key request
+  is held against (the key lookup, its digest and the tenant context are one round trip too);
 * ``bearer/``  diagnostic, not a baseline: the service's own ``BearerAuthentication`` behind the same
   view as ``simplejwt/``, so authentication (with the tenant context) compares with stock on its own.
 """
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import ValidationError
@@ -62,6 +65,21 @@ class DRFView(APIView):
 
     def get(self, request):
         return Response({"ok": True})
+
+
+class RawQueryView(APIView):
+    """``GET ?slug=`` → one indexed query (``tenants_organization.slug``), no authentication."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, name FROM tenants_organization WHERE slug = %s", [request.GET.get("slug", "")]
+            )
+            row = cursor.fetchone()
+        return Response({"id": str(row[0]) if row else None, "name": row[1] if row else None})
 
 
 class SimpleJWTView(APIView):
