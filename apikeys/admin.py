@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
-from django.db.models.functions import Now
+from django.db import transaction
 
 from apikeys.models import ApiKey
+from apikeys.services import api_key_revoke
 
 
 @admin.register(ApiKey)
@@ -42,5 +43,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke", permissions=["delete"])
     def revoke(self, request, queryset):
-        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=Now())
-        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
+        with transaction.atomic():  # through the service: each revocation is audited (api_key.revoked)
+            keys = list(queryset.filter(revoked_at__isnull=True).values_list("org_id", "id"))
+            for org_id, key_id in keys:
+                api_key_revoke(org_id=org_id, key_id=key_id)
+        self.message_user(request, f"{len(keys)} key(s) revoked.", messages.SUCCESS)

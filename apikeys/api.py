@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from http import HTTPStatus
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -50,14 +51,32 @@ def created_body(key: ApiKey, full: str) -> dict:
     return {**ApiKeySerializer(key).data, "key": full}
 
 
+class ScopesField(serializers.ListField):
+    """A list of scopes whose errors are a flat list of messages (API.md's ``{"field": ["message", ...]}``),
+    not DRF's ``{"<index>": [...]}`` per item, which the documented 400 shape does not allow."""
+
+    def run_child_validation(self, data):
+        try:
+            return super().run_child_validation(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail
+            messages = [m for ms in detail.values() for m in ms] if isinstance(detail, dict) else detail
+            raise serializers.ValidationError(messages) from exc
+
+
 class ApiKeyCreateInputSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100)
-    scopes = serializers.ListField(
+    scopes = ScopesField(
         child=serializers.ChoiceField(choices=API_KEY_SCOPES),
         required=False,
         max_length=len(API_KEY_SCOPES) * 2,
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("The expiry must lie in the future.")
+        return value
 
 
 class ApiKeyRollInputSerializer(serializers.Serializer):

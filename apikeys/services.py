@@ -20,6 +20,7 @@ from tenants.rls.context import cross_tenant_enter
 
 PUBLIC_ID_ALPHABET = string.ascii_letters + string.digits
 PUBLIC_ID_LENGTH = 8
+_PUBLIC_ID_CHARACTERS = frozenset(PUBLIC_ID_ALPHABET)
 DIGEST_PURPOSE = "api_key"
 
 
@@ -129,6 +130,8 @@ def key_parse(raw: str) -> tuple[str, str] | None:
     """``authsvc_<public id>_<secret>`` → (public id, secret); ``None`` when it has not that shape."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != PUBLIC_ID_LENGTH or not parts[2]:
+        return None
+    if not set(parts[1]) <= _PUBLIC_ID_CHARACTERS:  # never a NUL (or anything else) into the lookup's SQL
         return None
     return parts[1], parts[2]
 

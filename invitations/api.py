@@ -103,7 +103,10 @@ class OrgInvitationsView(APIView):
     def post(self, request):
         data = validated(InvitationCreateInputSerializer, request)
         invitation = services.invitation_create(
-            actor=request.auth.membership, email=data["email"], role=data["role"]
+            actor=request.auth.membership,
+            email=data["email"],
+            role=data["role"],
+            api_key_id=getattr(request.auth, "api_key_id", None),  # made by a key: no user inviter
         )
         return Response(invitation_body(invitation, _send(invitation)), status=HTTPStatus.CREATED)
 
