@@ -15,6 +15,7 @@ from core.errors import Unauthenticated
 from tenants.audit import AuditEventType, audit_record_after_request
 from tenants.models import Membership, Organization
 from tenants.policy import MembershipRole
+from tenants.rls.context import activate_org
 
 HEADER = "HTTP_X_API_KEY"
 
@@ -62,12 +63,15 @@ class ApiKeyAuthentication(BaseAuthentication):
         row, refusal = services.key_lookup(raw.strip())
         if row is None or refusal:
             if row is not None:
+                activate_org(None)  # the lookup entered the key's org: leave it before refusing
                 _record_refusal(row, refusal)
             raise InvalidApiKey()
         org_id, key_id, name, _, scopes, _, _, last_used_at, org_name, org_slug = row
         services.key_touch(key_id, last_used_at)
         org = Organization(id=org_id, name=org_name, slug=org_slug)
-        membership = Membership(org=org, user_id=None, role=MembershipRole.ADMIN)
+        # What a key may grant is a member's: it can manage members, never make an admin (or invite one),
+        # so a leaked key cannot raise up a human with more power than it has.
+        membership = Membership(org=org, user_id=None, role=MembershipRole.MEMBER)
         principal = KeyPrincipal(
             api_key_id=key_id, name=name, prefix=f"{services.KEY_PREFIX}_{raw.split('_')[1]}", scopes=list(scopes),
             org=org, membership=membership,

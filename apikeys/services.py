@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apikeys.models import KEY_PREFIX, ApiKey
@@ -128,6 +128,10 @@ _LOOKUP_SQL = (
 
 def key_parse(raw: str) -> tuple[str, str] | None:
     """``authsvc_<public id>_<secret>`` → (public id, secret); ``None`` when it has not that shape."""
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no key of ours
+        return None
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != PUBLIC_ID_LENGTH or not parts[2]:
         return None
@@ -156,10 +160,16 @@ def key_lookup(raw: str) -> tuple[tuple | None, str]:
 
 
 LAST_USED_EVERY = timedelta(minutes=1)
+_TOUCH_SQL = (
+    "UPDATE apikeys_apikey SET last_used_at = %(now)s WHERE id = (SELECT id FROM apikeys_apikey "
+    "WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at <= %(now)s - %(every)s) FOR UPDATE SKIP LOCKED)"
+)
 
 
 def key_touch(key_id: uuid.UUID, last_used_at: datetime | None) -> None:
     """Record the key's use, at most once a minute (a cheap write, under the key's org scope)."""
     now = timezone.now()
     if last_used_at is None or now - last_used_at >= LAST_USED_EVERY:
-        ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
+        # SKIP LOCKED: a concurrent request of the same key touching it already is enough; none waits.
+        with connection.cursor() as cursor:
+            cursor.execute(_TOUCH_SQL, {"id": key_id, "now": now, "every": LAST_USED_EVERY})

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership, Organization
-from tenants.policy import MembershipRole
+from tenants.policy import MembershipRole, role_level
 from tenants.rls.context import tenant_context
 
 
@@ -74,7 +74,9 @@ class LastOwner(Forbidden):
 
 class OwnersOnly(Forbidden):
     default_code = "insufficient_role"
-    default_detail = "Only an owner may change, remove or appoint an owner."
+    default_detail = (
+        "You cannot change, remove or appoint someone above your own role (only an owner may an owner)."
+    )
 
 
 class MemberNotFound(NotFound):
@@ -118,10 +120,10 @@ def member_get(*, org_id: uuid.UUID, membership_id: uuid.UUID) -> Membership:
 
 
 def _may_act_on(actor: Membership, target: Membership, *, new_role: str | None = None) -> None:
-    """An admin may manage members and admins; only an owner may touch an owner or appoint one."""
-    if actor.role != MembershipRole.OWNER and (
-        target.role == MembershipRole.OWNER or new_role == MembershipRole.OWNER
-    ):
+    """Nobody acts on a role above their own or grants one: an admin manages members and admins, only
+    an owner touches or appoints an owner (and an API key, acting as a member, manages members only)."""
+    level = role_level(actor.role)
+    if role_level(target.role) > level or (new_role is not None and role_level(new_role) > level):
         raise OwnersOnly()
 
 

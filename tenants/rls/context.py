@@ -150,8 +150,8 @@ def cross_tenant_enter(sql: str, params: dict[str, Any], *, using: str = "defaul
     orgs and enter the row's org, in one round trip.
 
     ``sql`` must select the row's ``org_id`` as its first column. As one message: switch to the
-    cross-tenant role in a savepoint, select (``set_config`` makes the found row's org the current one),
-    switch back to the runtime role, release the savepoint. Only the read runs as the cross-tenant role;
+    cross-tenant role in a savepoint (remembering the role it had), select (``set_config`` makes the found
+    row's org the current one), switch back to the remembered role, release the savepoint. Only the read runs as the cross-tenant role;
     the rest of the transaction is scoped to the found org, with RLS as for a Bearer token of that org.
     No row: no org is entered.
     """
@@ -160,11 +160,14 @@ def cross_tenant_enter(sql: str, params: dict[str, Any], *, using: str = "defaul
     _require_transaction(using)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SAVEPOINT cross_tenant_enter; SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}; "  # noqa: S608 (the caller's fixed SQL, quoted role names)
+            "SAVEPOINT cross_tenant_enter; "  # noqa: S608 (the caller's fixed SQL, quoted role names)
+            "SELECT set_config('app.enter_previous_role', current_user, true); "
+            f"SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}; "
             f"SELECT found.*, set_config(%(tenant_setting)s, found.org_id::text, true) FROM ({sql}) AS found; "
-            f"SET LOCAL ROLE {quote(settings.DATABASE_APP_ROLE)}; RELEASE SAVEPOINT cross_tenant_enter",
+            "SELECT set_config('role', current_setting('app.enter_previous_role'), true); "
+            "RELEASE SAVEPOINT cross_tenant_enter",
             {"tenant_setting": ORG_SETTING, **params},
         )
-        cursor.nextset()  # past SAVEPOINT
-        cursor.nextset()  # past SET
+        for _ in range(3):  # past SAVEPOINT, the remembered role, SET
+            cursor.nextset()
         return [row[:-1] for row in cursor.fetchall()]

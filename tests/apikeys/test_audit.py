@@ -132,12 +132,10 @@ def test_unknown_and_tampered_keys_record_nothing(api_client, org, acme_key):
 
 @pytest.mark.django_db
 def test_an_action_done_with_a_key_has_the_key_as_actor(api_client, org, bob_member, acme_writer):
-    response = api_client.patch(
-        member_url(bob_member.id), {"role": "admin"}, format="json", **with_key(acme_writer["key"])
-    )
-    assert response.status_code == HTTPStatus.OK, response.content
+    response = api_client.delete(member_url(bob_member.id), **with_key(acme_writer["key"]))
+    assert response.status_code == HTTPStatus.NO_CONTENT, response.content
 
-    event = only(E.MEMBERSHIP_ROLE_CHANGED, org_id=org.id)
+    event = only(E.MEMBERSHIP_REMOVED, org_id=org.id)
     assert (event.actor_api_key_id, event.actor_user_id) == (uuid.UUID(acme_writer["id"]), None)
 
 
@@ -145,14 +143,14 @@ def test_an_action_done_with_a_key_has_the_key_as_actor(api_client, org, bob_mem
 def test_an_invitation_made_by_a_key(api_client, org, acme_writer, mailoutbox):
     response = api_client.post(
         INVITATIONS,
-        {"email": "new@example.com", "role": "admin"},
+        {"email": "new@example.com", "role": "member"},
         format="json",
         **with_key(acme_writer["key"]),
     )
 
     assert response.status_code == HTTPStatus.CREATED, response.content
     body = response.json()
-    assert (body["email"], body["role"], body["status"]) == ("new@example.com", "admin", "pending")
+    assert (body["email"], body["role"], body["status"]) == ("new@example.com", "member", "pending")
     event = only(E.INVITATION_CREATED, org_id=org.id)
     assert (event.actor_api_key_id, event.actor_user_id) == (uuid.UUID(acme_writer["id"]), None)
     with cross_tenant():
@@ -169,7 +167,7 @@ def test_an_invitation_made_by_a_key(api_client, org, acme_writer, mailoutbox):
     assert claims(accepted.json()["access"])["org_id"] == str(org.id)
     with cross_tenant():
         membership = Membership.objects.get(org=org, user__email="new@example.com")
-    assert (membership.role, membership.is_active) == (MembershipRole.ADMIN, True)
+    assert (membership.role, membership.is_active) == (MembershipRole.MEMBER, True)
 
 
 @pytest.mark.django_db

@@ -31,6 +31,7 @@ from tests.apikeys.helpers import (
     stored_update,
     with_key,
 )
+from tests.factories import add_member, make_user
 
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
@@ -83,15 +84,34 @@ def test_me_for_a_key_is_its_org_and_itself(api_client, org, acme_key):
 
 
 @pytest.mark.django_db
-def test_a_key_with_members_write_changes_a_role_in_its_org(api_client, org, bob_member, acme_writer):
-    response = api_client.patch(
-        member_url(bob_member.id), {"role": "admin"}, format="json", **with_key(acme_writer["key"])
-    )
+def test_a_key_with_members_write_removes_a_member_but_raises_nobody(
+    api_client, org, bob_member, acme_writer, mailoutbox
+):
+    """A key grants at most what a member has: a leaked key cannot make (or invite) an admin, who could
+    then mint keys with every scope."""
+    key = with_key(acme_writer["key"])
 
-    assert response.status_code == HTTPStatus.OK, response.content
-    assert response.json()["role"] == "admin"
+    promote = api_client.patch(member_url(bob_member.id), {"role": "admin"}, format="json", **key)
+    invite_admin = api_client.post(
+        INVITATIONS, {"email": "evil@example.com", "role": "admin"}, format="json", **key
+    )
+    remove = api_client.delete(member_url(bob_member.id), **key)
+
+    assert_error(promote, HTTPStatus.FORBIDDEN, "insufficient_role")
+    assert_error(invite_admin, HTTPStatus.FORBIDDEN, "insufficient_role")
+    assert remove.status_code == HTTPStatus.NO_CONTENT
     with cross_tenant():
-        assert Membership.objects.get(pk=bob_member.pk).role == MembershipRole.ADMIN
+        assert not Membership.objects.get(pk=bob_member.pk).is_active
+
+
+@pytest.mark.django_db
+def test_a_key_cannot_touch_an_admin(api_client, org, acme_writer):
+    grace = make_user(email="grace.admin@example.com")
+    admin = add_member(org=org, user=grace, role=MembershipRole.ADMIN)
+
+    response = api_client.delete(member_url(admin.id), **with_key(acme_writer["key"]))
+
+    assert_error(response, HTTPStatus.FORBIDDEN, "insufficient_role")
 
 
 @pytest.mark.django_db
@@ -319,7 +339,7 @@ def test_members_write_without_members_read_can_change_but_not_list(api_client, 
     key = with_key(created["key"])
 
     assert_error(api_client.get(MEMBERS, **key), HTTPStatus.FORBIDDEN, INSUFFICIENT_SCOPE)
-    response = api_client.patch(member_url(bob_member.id), {"role": "admin"}, format="json", **key)
+    response = api_client.patch(member_url(bob_member.id), {"role": "member"}, format="json", **key)
     assert response.status_code == HTTPStatus.OK, response.content
 
 
