@@ -83,11 +83,8 @@ class OrgInvitationsView(APIView):
         },
     )
     def get(self, request):
-        query = InvitationQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        invitations = services.invitations_of(
-            org_id=request.auth.org.id, statuses=query.validated_data.get("status", ())
-        )
+        statuses = validated(InvitationQuerySerializer, request, query=True).get("status", ())
+        invitations = services.invitations_of(org_id=request.auth.org.id, statuses=statuses)
         return Response(InvitationSerializer(invitations, many=True).data)
 
     @extend_schema(

@@ -68,9 +68,7 @@ class MemberListView(APIView):
         },
     )
     def get(self, request):
-        query = MemberQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params = validated(MemberQuerySerializer, request, query=True)
         members, total = organization_members(
             org=request.auth.org,
             search=params.get("search", ""),
