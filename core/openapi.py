@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from core.shapes import error_response, validation_error_response
@@ -170,3 +171,9 @@ class ValidationErrorShape(OpenApiSerializerExtension):
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
             "minProperties": 1,
         }
+
+
+def token_query_parameter() -> OpenApiParameter:
+    """``?token=``: an emailed token in a query string (validate endpoints), as its serializer refuses it."""
+    schema = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": not_blank()}
+    return OpenApiParameter("token", schema, required=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from http import HTTPStatus
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -20,7 +20,7 @@ from core.email import debug_links_shown
 from core.fields import QuerySerializer, StrictCharField, StrictEmailField, validated
 from core.http import RequestMeta
 from core.jobs import job_start
-from core.openapi import not_blank
+from core.openapi import token_query_parameter
 from core.shapes import error_response, validation_error_response
 from core.transactions import OutsideRequestTransaction
 from invitations import services
@@ -28,8 +28,6 @@ from invitations.models import Invitation, InvitationStatus
 from invitations.tasks import inviter_name, send_invitation
 from tenants.api.permissions import HasActiveOrg, role_may
 from tenants.policy import MembershipRole
-
-TOKEN_PARAMETER = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": not_blank()}
 
 
 class InvitationSerializer(serializers.ModelSerializer):
@@ -173,7 +171,7 @@ class InvitationValidateView(OutsideRequestTransaction, PublicView):
 
     @extend_schema(
         summary="Check an invitation's token before accepting (spends nothing)",
-        parameters=[OpenApiParameter("token", TOKEN_PARAMETER, required=True)],
+        parameters=[token_query_parameter()],
         responses={
             200: InvitationValidSerializer,
             400: validation_error_response("`invitation_invalid` (expired, used or revoked)"),

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from http import HTTPStatus
 
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,13 +27,12 @@ from core.email import debug_links_shown
 from core.fields import StrictCharField, StrictEmailField, validated
 from core.http import RequestMeta
 from core.jobs import job_start
-from core.openapi import not_blank
+from core.openapi import token_query_parameter
 from core.shapes import error_response, validation_error_response
 from core.transactions import OutsideRequestTransaction
 from magiclinks import services, tasks
 
 TOKEN = {"max_length": 128}  # ours are 43 characters; anything else is simply unknown
-TOKEN_PARAMETER = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": not_blank()}
 SIGN_IN_LINK_SENT = "If the address can sign in, a link has been sent."
 RESET_LINK_SENT = "If the email exists, a reset link has been sent."
 
@@ -230,7 +229,7 @@ class PasswordResetValidateView(PublicView):
 
     @extend_schema(
         summary="Check a reset link before asking for the new password (spends nothing)",
-        parameters=[OpenApiParameter("token", TOKEN_PARAMETER, required=True)],
+        parameters=[token_query_parameter()],
         responses={
             200: PasswordResetValidSerializer,
             400: validation_error_response("`token_invalid` (used, expired, or the password changed since)"),
