@@ -100,7 +100,7 @@ class MeView(APIView):
 
     @extend_schema(
         summary="The signed-in user, their org, role and permissions (an API key: its org and itself)",
-        responses={200: PolymorphicProxySerializer("Me", [MeSerializer, MeKeySerializer], None)},
+        responses={200: PolymorphicProxySerializer("MeResponse", [MeSerializer, MeKeySerializer], None)},
     )
     def get(self, request):
         principal = request.auth
