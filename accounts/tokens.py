@@ -2,8 +2,13 @@
 
 A token pair is a pure function of its session row: the ids (``jti``), the issue time (``iat``,
 whole seconds) and the identity (user, profile, org, session) are stored on ``accounts.Session``, and
-HS256 signing is deterministic. That is what lets a racing duplicate refresh inside the grace window
-receive byte-for-byte the same successor pair (``accounts.services.sessions.session_refresh``).
+signing is deterministic (HS256 and RS256 by nature, ES256 with RFC 6979 nonces). That is what lets a
+racing duplicate refresh inside the grace window receive byte-for-byte the same successor pair
+(``accounts.services.sessions.session_refresh``).
+
+Keys: ``settings.JWT_KEYRING`` (``accounts.signing_keys``). With RS256/ES256 every token's header names
+its key (``kid``), and verification takes the key, and with it the one algorithm, from the ring by that
+``kid``: never from the token's ``alg`` (so no ``none``, and no public key misused as an HMAC secret).
 
 Claims: ``token_type``, ``exp``, ``iat``, ``jti``, ``user_id``, ``profile_id`` (the membership's id),
 ``org_id``, ``sid``, ``iss`` and ``aud`` (``JWT_ISSUER`` / ``JWT_AUDIENCE``: SimpleJWT adds them and
@@ -12,15 +17,23 @@ refuses a token without them), and on access tokens ``amr`` (RFC 8176: how the s
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.state import token_backend
+from jwt.algorithms import ECAlgorithm
+from jwt.utils import der_to_raw_signature
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.signing_keys import KeyRing
 from core.errors import Unauthenticated
 
 IDENTITY_CLAIMS = ("user_id", "profile_id", "org_id", "sid")
@@ -31,12 +44,77 @@ class InvalidToken(Unauthenticated):
     default_detail = "Token is invalid or expired."
 
 
-class _AccessToken(Token):
+class _DeterministicES256(ECAlgorithm):
+    """ES256 with RFC 6979 nonces: the same payload and key always give the same signature, which any
+    ES256 verifier accepts like a randomised one."""
+
+    def sign(self, msg: bytes, key: ec.EllipticCurvePrivateKey) -> bytes:
+        der = key.sign(msg, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        return der_to_raw_signature(der, key.curve)
+
+
+_SIGNER = jwt.PyJWS(algorithms=["HS256", "RS256"])
+_SIGNER.register_algorithm("ES256", _DeterministicES256(ECAlgorithm.SHA256))
+_REQUIRED_CLAIMS = ["exp", "iat", "jti", "iss", "aud"]
+
+
+class KeyRingBackend(TokenBackend):
+    """SimpleJWT's token backend over our key ring (see the module docstring)."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        super().__init__(
+            ring.algorithm, audience=settings.SIMPLE_JWT["AUDIENCE"], issuer=settings.SIMPLE_JWT["ISSUER"]
+        )
+        self.ring = ring
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        body = json.dumps({**payload, "aud": self.audience, "iss": self.issuer}, separators=(",", ":"))
+        headers = {"kid": self.ring.kid} if self.ring.kid else None
+        return _SIGNER.encode(body.encode(), self.ring.signing_key, algorithm=self.algorithm, headers=headers)
+
+    def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
+        if not verify:  # nothing here reads a token it has not verified
+            raise TokenBackendError("Unverified decoding is not supported")
+        try:
+            found = self.ring.verifying_key(jwt.get_unverified_header(token).get("kid"))
+            if found is None:
+                raise jwt.InvalidTokenError("unknown kid")
+            key, algorithm = found
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenBackendExpiredToken("Token is expired") from exc
+        except (jwt.InvalidTokenError, ValueError, TypeError) as exc:  # includes a key of the wrong kind
+            raise TokenBackendError("Token is invalid") from exc
+
+
+@lru_cache(maxsize=4)
+def _backend_for(ring: KeyRing) -> KeyRingBackend:
+    return KeyRingBackend(ring)
+
+
+def token_backend() -> KeyRingBackend:
+    """The backend for the configured keys (read per call, so a test may swap ``JWT_KEYRING``)."""
+    return _backend_for(settings.JWT_KEYRING)
+
+
+class _KeyRingToken(Token):
+    def get_token_backend(self) -> KeyRingBackend:
+        return token_backend()
+
+
+class _AccessToken(_KeyRingToken):
     token_type = "access"
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
 
 
-class _RefreshToken(Token):
+class _RefreshToken(_KeyRingToken):
     # Deliberately not SimpleJWT's RefreshToken: revocation lives in our session rows, not its blacklist.
     token_type = "refresh"
     lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
@@ -47,6 +125,7 @@ class TokenPair:
     access: str
     refresh: str
     expires_in: int
+    refresh_expires_at: int  # the refresh token's exp: the refresh cookie lives exactly as long
 
 
 @dataclass(frozen=True)
@@ -91,7 +170,7 @@ def _encode(
     extra: dict[str, Any] | None = None,
 ) -> str:
     # Key order is fixed, so the same inputs always produce the same bytes (the backend appends
-    # "aud" and "iss").
+    # "aud" and "iss", and the header names the key).
     payload: dict[str, Any] = {
         "token_type": token_type,
         "exp": expires_at,
@@ -100,7 +179,7 @@ def _encode(
         **identity,
         **(extra or {}),
     }
-    return token_backend.encode(payload)
+    return token_backend().encode(payload)
 
 
 def pair_for_session(session) -> TokenPair:
@@ -130,6 +209,7 @@ def pair_for_session(session) -> TokenPair:
             identity=identity,
         ),
         expires_in=access_lifetime_seconds(),
+        refresh_expires_at=refresh_expires,
     )
 
 

@@ -76,6 +76,11 @@ class AuditEventType(models.TextChoices):
     # External identities (Google): details.provider
     IDENTITY_LINKED = "identity.linked"
     IDENTITY_UNLINKED = "identity.unlinked"
+    # Cookie mode: a refresh cookie presented from an Origin not in CORS_ALLOWED_ORIGINS (details.endpoint,
+    # origin); nothing was spent
+    REFRESH_COOKIE_ORIGIN_REFUSED = "refresh_cookie.origin_refused"
+    # `manage.py jwt_rotate_key`: details.algorithm, kid (the new key), previous_kids (still verifying)
+    SIGNING_KEY_ROTATED = "signing_key.rotated"
 
 
 # --- Who and from where: the current request ---------------------------------------------------------
