@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.conf import settings
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.cookies import cookie_mode, refresh_cookie_set
 from accounts.throttles import (
     EmailRateThrottle,
     IPRateThrottle,
@@ -15,6 +17,7 @@ from accounts.throttles import (
     sign_in_outcome,
     sign_in_throttles,
 )
+from accounts.tokens import TokenPair
 from core.transactions import OutsideRequestTransaction
 
 # Passwords of a new account: 8-128 characters (API.md), then Django's validators in the service. At
@@ -70,6 +73,15 @@ class PasswordSignInView(OutsideRequestTransaction, PublicView):
     checks_password = True
 
 
-def token_response(body: dict, status: int = HTTPStatus.OK) -> Response:
-    """A response that carries tokens: never cached (every sign-in, refresh and switch-org)."""
-    return Response(body, status=status, headers=NO_STORE)
+def token_response(
+    body: dict, pair: TokenPair, status: int = HTTPStatus.OK, *, refresh_field: str = "refresh"
+) -> Response:
+    """A response that carries ``pair`` (every sign-in, refresh and switch-org): never cached. In cookie
+    mode it also sets the refresh cookie, and with ``AUTH_REFRESH_COOKIE_ONLY`` the body leaves the refresh
+    token (``body[refresh_field]``) out, so page scripts never see it."""
+    if cookie_mode() and settings.AUTH_REFRESH_COOKIE_ONLY:
+        body = {name: value for name, value in body.items() if name != refresh_field}
+    response = Response(body, status=status, headers=NO_STORE)
+    if cookie_mode():
+        refresh_cookie_set(response, pair.refresh, pair.refresh_expires_at)
+    return response

@@ -40,4 +40,6 @@ def sign_in_body(result: SignIn) -> dict:
 
 def sign_in_response(result: SignIn) -> Response:
     """201 when the sign-in created the user account, else 200; never cached."""
-    return token_response(sign_in_body(result), HTTPStatus.CREATED if result.created else HTTPStatus.OK)
+    return token_response(
+        sign_in_body(result), result.pair, HTTPStatus.CREATED if result.created else HTTPStatus.OK
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.common import PublicView, token_response
+from accounts.api.cookies import RefreshCookieMixin, cookie_mode, refresh_cookie_clear
 from accounts.api.outputs import TOKEN_PAIR, SignInSerializer, TokenPairSerializer, sign_in_response
 from accounts.models import RevokeReason
 from accounts.selectors import user_sessions
@@ -20,19 +21,31 @@ from accounts.services.sessions import (
     switch_org,
 )
 from accounts.throttles import IPRateThrottle
+from accounts.tokens import decode_refresh
 from core.errors import NotFound
 from core.fields import StrictCharField, StrictUUIDField, validated
 from core.http import RequestMeta
 from core.shapes import error_response, render
 from core.transactions import OutsideRequestTransaction
+from tenants.api.permissions import UserOnly
+
+_COOKIE_NOTE = " In cookie mode (`AUTH_REFRESH_COOKIE=1`) the `refresh_token` cookie stands in for it."
 
 
 class RefreshInputSerializer(serializers.Serializer):
-    refresh = StrictCharField(max_length=4096)
+    refresh = StrictCharField(max_length=4096, help_text="Required unless in cookie mode." + _COOKIE_NOTE)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["refresh"].required = not cookie_mode()  # and the schema says so
 
 
 class LogoutInputSerializer(serializers.Serializer):
-    refresh = StrictCharField(max_length=4096, required=False)
+    refresh = StrictCharField(
+        max_length=4096,
+        required=False,
+        help_text="Ends its session when no Bearer token is sent." + _COOKIE_NOTE,
+    )
 
 
 class SwitchOrgInputSerializer(serializers.Serializer):
@@ -51,7 +64,7 @@ class SessionSerializer(serializers.Serializer):
         return session.id == self.context["current_session_id"]
 
 
-class RefreshView(OutsideRequestTransaction, PublicView):
+class RefreshView(RefreshCookieMixin, OutsideRequestTransaction, PublicView):
     """The service manages its own transactions: a detected replay must stay revoked (and recorded)
     although the response is a 401."""
 
@@ -64,14 +77,18 @@ class RefreshView(OutsideRequestTransaction, PublicView):
         responses={
             200: TokenPairSerializer,
             401: error_response("`token_not_valid` (also on replay: the session ends)"),
+            403: error_response("`origin_not_allowed`: the cookie came without an allowed `Origin`"),
             429: error_response("`throttled`"),
         },
         auth=[],
     )
     def post(self, request):
         data = validated(RefreshInputSerializer, request)
-        pair = session_refresh(raw_refresh=data["refresh"], meta=RequestMeta.from_request(request))
-        return token_response(render(TOKEN_PAIR, pair))
+        raw = self.refresh_presented(request, data.get("refresh"), endpoint="refresh")
+        if raw is None:
+            raise serializers.ValidationError({"refresh": ["This field is required."]}, code="required")
+        pair = session_refresh(raw_refresh=raw, meta=RequestMeta.from_request(request))
+        return token_response(render(TOKEN_PAIR, pair), pair)
 
 
 class SwitchOrgView(APIView):
@@ -96,14 +113,37 @@ class SwitchOrgView(APIView):
         return sign_in_response(result)
 
 
-class LogoutView(APIView):
-    @extend_schema(summary="End this session", request=LogoutInputSerializer, responses={204: None})
+class LogoutView(RefreshCookieMixin, APIView):
+    """Ends the Bearer token's session; without a Bearer token, the session of the refresh token in the
+    body or (cookie mode) the cookie, so a SPA that lost its in-memory access token can still sign out."""
+
+    permission_classes = [UserOnly]
+
+    @extend_schema(
+        summary="End this session",
+        request=LogoutInputSerializer,
+        responses={
+            204: None,
+            401: error_response("`not_authenticated` or `token_not_valid`"),
+            403: error_response("`origin_not_allowed`: the cookie came without an allowed `Origin`"),
+        },
+        auth=[{"bearerAuth": []}, {"oauth2Password": []}, {}],  # or a refresh token instead
+    )
     def post(self, request):
-        validated(LogoutInputSerializer, request)
-        session_revoke(
-            user_id=request.user.id, session_id=request.auth.session_id, reason=RevokeReason.LOGOUT
-        )
-        return Response(status=HTTPStatus.NO_CONTENT)
+        data = validated(LogoutInputSerializer, request)
+        if request.auth is not None:
+            user_id, session_id = request.user.id, request.auth.session_id
+        else:
+            raw = self.refresh_presented(request, data.get("refresh"), endpoint="logout")
+            if raw is None:
+                raise exceptions.NotAuthenticated()
+            claims = decode_refresh(raw)
+            user_id, session_id = claims.user_id, claims.session_id
+        session_revoke(user_id=user_id, session_id=session_id, reason=RevokeReason.LOGOUT)
+        response = Response(status=HTTPStatus.NO_CONTENT)
+        if cookie_mode():
+            refresh_cookie_clear(response)
+        return response
 
 
 class LogoutAllView(APIView):

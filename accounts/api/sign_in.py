@@ -159,14 +159,13 @@ class OAuthTokenView(PasswordSignInView):
         pair = sign_in(
             user=user, method="oauth_token", amr=["pwd"], meta=RequestMeta.from_request(request)
         ).pair
-        return token_response(
-            {
-                "access_token": pair.access,
-                "token_type": "bearer",
-                "expires_in": pair.expires_in,
-                "refresh_token": pair.refresh,
-            }
-        )
+        body = {
+            "access_token": pair.access,
+            "token_type": "bearer",
+            "expires_in": pair.expires_in,
+            "refresh_token": pair.refresh,
+        }
+        return token_response(body, pair, refresh_field="refresh_token")
 
     def sign_in_outcome(self, response: Response) -> str:
         rejected = isinstance(response.data, dict) and response.data.get("error") == "invalid_grant"
