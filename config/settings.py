@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.signing_keys import KeyConfigError, keyring_load
 from config.database import database_settings, resolve_database_url
 from core.http import is_local_host
 
@@ -46,10 +47,13 @@ _DEV_SECRET = "dev-insecure-secret-key-change-me-in-production-0123456789"
 _DEV_JWT_KEY = "dev-insecure-jwt-signing-key-change-me-in-production-0123456789"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", _DEV_SECRET)
 JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", _DEV_JWT_KEY)
+# HS256 signs with JWT_SIGNING_KEY; RS256/ES256 with JWT_PRIVATE_KEY (then JWT_SIGNING_KEY is unused).
+JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "").strip().upper() or "HS256"
+_JWT_SHARED_SECRET = JWT_ALGORITHM == "HS256"
 if not DEBUG:
     if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (32+ characters) when DJANGO_DEBUG is off")
-    if JWT_SIGNING_KEY == _DEV_JWT_KEY or len(JWT_SIGNING_KEY) < 32:
+    if _JWT_SHARED_SECRET and (JWT_SIGNING_KEY == _DEV_JWT_KEY or len(JWT_SIGNING_KEY) < 32):
         raise ImproperlyConfigured("JWT_SIGNING_KEY must be set (32+ characters) when DJANGO_DEBUG is off")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
@@ -64,7 +68,7 @@ _dev_secrets = [
         ("DJANGO_SECRET_KEY", SECRET_KEY, _DEV_SECRET),
         ("JWT_SIGNING_KEY", JWT_SIGNING_KEY, _DEV_JWT_KEY),
     )
-    if value == default
+    if value == default and (name != "JWT_SIGNING_KEY" or _JWT_SHARED_SECRET)
 ]
 if _public_hosts and _dev_secrets:
     raise ImproperlyConfigured(
@@ -90,6 +94,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's own files, served from /static/ (the CSP allows no CDN)
+    "csp",  # django-csp: Content-Security-Policy (its system checks; the middleware is below)
     "corsheaders",
     # The job queue (emails off the request path): its tables live in Postgres beside ours.
     "procrastinate.contrib.django",
@@ -102,7 +108,11 @@ if BENCH:
 
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.security.SecurityMiddleware",  # HSTS, nosniff, Referrer-Policy, COOP
+    "core.middleware.HttpsRedirectMiddleware",  # Django's SECURE_SSL_REDIRECT, minus local hosts
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/, before anything that has no business there
+    "core.middleware.ApiNoStoreMiddleware",  # Cache-Control: no-store under /api/
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -158,7 +168,15 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
         "OPTIONS": {"user_attributes": ("email", "first_name", "last_name")},
     },
+    # Offline: a shipped list of breached passwords, plus the operator's AUTH_BREACHED_PASSWORDS_FILE.
+    {"NAME": "accounts.validators.BreachedPasswordValidator"},
+    # Online and optional: a k-anonymity range query (5 hex characters of the SHA-1 leave the process) to
+    # a Pwned-Passwords-compatible AUTH_PWNED_PASSWORDS_URL; off when unset, and never blocks on failure.
+    {"NAME": "accounts.validators.PwnedPasswordsRangeValidator"},
 ]
+AUTH_BREACHED_PASSWORDS_FILE = os.environ.get("AUTH_BREACHED_PASSWORDS_FILE", "").strip()
+AUTH_PWNED_PASSWORDS_URL = os.environ.get("AUTH_PWNED_PASSWORDS_URL", "").strip()
+AUTH_PWNED_PASSWORDS_TIMEOUT = float(os.environ.get("AUTH_PWNED_PASSWORDS_TIMEOUT", "").strip() or 2)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -167,6 +185,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# The app serves /static/ itself (whitenoise): the admin and Swagger UI work behind any proxy or none
+# (docker compose). From STATIC_ROOT once collectstatic has run (the image), and from the apps' own
+# folders too, so `runserver` with DEBUG off works in a checkout; looked up per request with DEBUG.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG  # the environment's DEBUG, not pytest-django's (off while tests run)
 
 # --- Caches (throttling) --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
@@ -198,7 +221,6 @@ if NUM_PROXIES > 0:
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Scoped throttles (accounts.throttles): "<scope>" per client network, "<scope>_email_network" per
 # submitted address and network, "<scope>_email" per submitted address. Sign-in's email buckets count
@@ -258,6 +280,51 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # A PATCH body's required fields stay required (org/members/<id>/ needs its role).
     "COMPONENT_SPLIT_PATCH": False,
+    # Swagger UI from this server (drf-spectacular-sidecar), not a CDN: the CSP allows same-origin files
+    # only, and the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# --- HTTPS and security headers (README "Security") ----------------------------------------------
+# Plain HTTP is redirected to HTTPS in production, except the probes and requests to a local host
+# (core.middleware.HttpsRedirectMiddleware); SECURE_SSL_REDIRECT=0 where the proxy in front redirects.
+# Django's own redirect has no such exception, so it stays off, and its deploy check for it
+# (security.W008) gives way to core.W002, which checks this one.
+HTTPS_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = False
+# HSTS, on HTTPS responses: a browser that saw it refuses plain HTTP to this host (with
+# includeSubDomains, to every subdomain too) until it expires. Start lower when unsure.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading builds the domain's HSTS into browsers, hard to undo and binding every subdomain: the
+# domain owner's decision, so off unless SECURE_HSTS_PRELOAD=1. `check --deploy` suggests it
+# (security.W021); that one warning is silenced only while preload is off, by this default or by choice.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W008", *([] if SECURE_HSTS_PRELOAD else ["security.W021"])]
+SECURE_CONTENT_TYPE_NOSNIFF = True  # with DEBUG too: a JSON body is never sniffed into HTML or script
+# Our URLs (admin object ids, API paths) never leave for other sites. Not "no-referrer": browsers then
+# send `Origin: null` on POST, and the admin's CSRF check on HTTPS needs a same-origin Origin or Referer.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # no page of ours in a frame (CSP frame-ancestors says it to newer browsers)
+# Content-Security-Policy (django-csp), one policy for every response. The API's own HTML (Swagger UI
+# at /api/docs/, the admin) loads same-origin files only: no inline script or style, no CDN (Swagger
+# UI's files come from drf-spectacular-sidecar); img-src data: for the SVG icons inside Swagger UI's CSS.
+# JSON runs nothing, so the same policy costs it nothing. With DEBUG, django-csp leaves 404 and 500
+# responses alone (Django's debug pages use inline styles and scripts).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 # --- Tokens ---------------------------------------------------------------------------------------
@@ -272,6 +339,19 @@ if not 0 <= JWT_REFRESH_REUSE_GRACE_SECONDS <= 60:
     )
 # Absolute bound on a sign-in: rotation never extends a session past this.
 AUTH_SESSION_MAX_DAYS = env_int("AUTH_SESSION_MAX_DAYS", max(30, JWT_REFRESH_DAYS))
+# The keys (accounts.signing_keys): refused here, at start-up, when they can't be used.
+try:
+    JWT_KEYRING = keyring_load(
+        algorithm=JWT_ALGORITHM,
+        secret=JWT_SIGNING_KEY,
+        private_key=os.environ.get("JWT_PRIVATE_KEY", ""),
+        previous_public_keys=os.environ.get("JWT_PREVIOUS_PUBLIC_KEYS", ""),
+        base_dir=BASE_DIR,
+    )
+except KeyConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+# SimpleJWT's own settings: accounts.tokens reads the lifetimes, issuer and audience (its keys come from
+# JWT_KEYRING); the stock HS256 backend is left for bench/'s baseline only.
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
@@ -288,7 +368,14 @@ SIMPLE_JWT = {
 AUTH_ALLOW_SIGNUP = env_bool("AUTH_ALLOW_SIGNUP", True)
 # Audit events older than this are purged by `manage.py audit_purge` (run it daily from cron).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+# Cookie mode for SPAs (accounts.api.cookies, README "Integrating a SPA"): the refresh token also travels
+# in an HttpOnly cookie; with AUTH_REFRESH_COOKIE_ONLY it is left out of response bodies altogether.
 AUTH_REFRESH_COOKIE = env_bool("AUTH_REFRESH_COOKIE", False)
+AUTH_REFRESH_COOKIE_ONLY = env_bool("AUTH_REFRESH_COOKIE_ONLY", False)
+if AUTH_REFRESH_COOKIE_ONLY and not AUTH_REFRESH_COOKIE:
+    raise ImproperlyConfigured(
+        "AUTH_REFRESH_COOKIE_ONLY=1 needs AUTH_REFRESH_COOKIE=1: otherwise no client would get the refresh token"
+    )
 
 # --- Email (README "Email") ------------------------------------------------------------------------
 # Console with DEBUG; files with EMAIL_FILE_PATH; otherwise SMTP, or any django-anymail provider with
