@@ -37,7 +37,9 @@ BREACHED_HELP_TEXT = "Your password can't be one that has appeared in a data bre
 BREACHED_FILE_ERRORS = (OSError, EOFError, zlib.error)
 
 _SHA1_LINE = re.compile(r"(?P<digest>[0-9A-Fa-f]{40})(?::\d+)?")  # Have I Been Pwned's "HASH:COUNT"
-_RANGE_LINE = re.compile(r"(?P<suffix>[0-9A-Fa-f]{35}):(?P<count>\d+)")
+# A count of up to 12 digits (the largest today has 8): a longer one is a hostile answer, and int() of
+# thousands of digits would raise (Python's integer-string limit) instead of failing the check softly.
+_RANGE_LINE = re.compile(r"(?P<suffix>[0-9A-Fa-f]{35}):(?P<count>\d{1,12})")
 RANGE_USER_AGENT = "authsvc-password-check (k-anonymity range query)"
 RANGE_RESPONSE_MAX_BYTES = 1 << 20  # a real answer, padded, is about 40 KB
 

@@ -10,7 +10,8 @@ from django.http.request import split_domain_port
 
 from core.http import is_local_host
 
-# Load balancers and orchestrators probe these over plain HTTP, under whatever Host they use.
+# Load balancers and orchestrators probe these over plain HTTP (under a Host that ALLOWED_HOSTS lists:
+# any other gets 400 from CommonMiddleware, as every request does).
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 

@@ -241,4 +241,4 @@ class InvitationAcceptView(PublicView):
             last_name=data["last_name"],
             meta=RequestMeta.from_request(request),
         )
-        return sign_in_response(result)
+        return sign_in_response(request, result)

@@ -132,7 +132,7 @@ class MagicLinkVerifyView(OutsideRequestTransaction, PublicView):
             result = services.magic_link_sign_in(token=data["token"], meta=meta)
         else:
             result = services.magic_link_code_sign_in(email=data["email"], code=data["code"], meta=meta)
-        return sign_in_response(result)
+        return sign_in_response(request, result)
 
 
 # --- Email verification --------------------------------------------------------------------------

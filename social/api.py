@@ -65,7 +65,7 @@ class GoogleView(ExternalSignInView):
     )
     def post(self, request):
         token = validated(GoogleInputSerializer, request)["id_token"]
-        return sign_in_response(self.sign_in(request, provider_get("google"), lambda: token))
+        return sign_in_response(request, self.sign_in(request, provider_get("google"), lambda: token))
 
 
 @extend_schema_field({"type": "string", "enum": sorted(PROVIDERS)})
@@ -127,7 +127,7 @@ class SocialView(ExternalSignInView):
                 code=data["code"], redirect_uri=data["redirect_uri"], code_verifier=data.get("code_verifier")
             )
 
-        return sign_in_response(self.sign_in(request, provider, exchanged))
+        return sign_in_response(request, self.sign_in(request, provider, exchanged))
 
 
 class SocialProviderView(SocialView):

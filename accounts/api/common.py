@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.cookies import cookie_mode, refresh_cookie_set
+from accounts.api.cookies import cookie_may_be_set, cookie_mode, refresh_cookie_set
 from accounts.throttles import (
     EmailRateThrottle,
     IPRateThrottle,
@@ -74,14 +74,15 @@ class PasswordSignInView(OutsideRequestTransaction, PublicView):
 
 
 def token_response(
-    body: dict, pair: TokenPair, status: int = HTTPStatus.OK, *, refresh_field: str = "refresh"
+    request, body: dict, pair: TokenPair, status: int = HTTPStatus.OK, *, refresh_field: str = "refresh"
 ) -> Response:
     """A response that carries ``pair`` (every sign-in, refresh and switch-org): never cached. In cookie
-    mode it also sets the refresh cookie, and with ``AUTH_REFRESH_COOKIE_ONLY`` the body leaves the refresh
-    token (``body[refresh_field]``) out, so page scripts never see it."""
+    mode it also sets the refresh cookie (unless it answers a page of a foreign origin), and with
+    ``AUTH_REFRESH_COOKIE_ONLY`` the body leaves the refresh token (``body[refresh_field]``) out, so page
+    scripts never see it."""
     if cookie_mode() and settings.AUTH_REFRESH_COOKIE_ONLY:
         body = {name: value for name, value in body.items() if name != refresh_field}
     response = Response(body, status=status, headers=NO_STORE)
-    if cookie_mode():
+    if cookie_mode() and cookie_may_be_set(request):
         refresh_cookie_set(response, pair.refresh, pair.refresh_expires_at)
     return response

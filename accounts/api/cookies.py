@@ -6,7 +6,13 @@ and only with same-site requests (``SameSite=Strict``), on ``/api/auth/`` alone.
 ``logout/`` accept it when the body has none. Because the browser attaches a cookie by itself, such a call
 must also come from a page we trust: its ``Origin`` must be listed in ``CORS_ALLOWED_ORIGINS``, or the
 call is refused (403 ``origin_not_allowed``, audited) before anything is spent. SameSite and the Origin
-check together are the CSRF defence; no CSRF token is needed on top (README "Security").
+check together are the CSRF defence; no CSRF token is needed on top (README "Integrating a SPA").
+
+Setting the cookie is guarded too: a response to a page of a foreign origin never sets it. ``token/``
+takes a form, which any site can post without a preflight; its answer would otherwise plant the
+attacker's session in the victim's browser (login CSRF). And a request carrying several
+``refresh_token`` cookies (a sibling subdomain can add one for the parent domain) is refused, not
+resolved by whichever the parser keeps.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ class OriginNotAllowed(Forbidden):
     default_detail = "A call authenticated by the refresh cookie must come from an allowed origin."
 
 
+class AmbiguousRefreshCookie(InvalidToken):
+    default_detail = "Several refresh cookies were sent: sign in again."
+
+
 def cookie_mode() -> bool:
     return settings.AUTH_REFRESH_COOKIE
 
@@ -49,6 +59,17 @@ def refresh_cookie_clear(response: Response) -> None:
     response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, samesite="Strict")
     response.cookies[COOKIE_NAME]["secure"] = True
     response.cookies[COOKIE_NAME]["httponly"] = True
+
+
+def cookie_may_be_set(request) -> bool:
+    """No Origin (not a browser: browsers send one with every POST) or an allowed one."""
+    origin = request.headers.get("Origin")
+    return origin is None or _origin_allowed(origin)
+
+
+def _sent_more_than_once(request) -> bool:
+    chunks = request.META.get("HTTP_COOKIE", "").split(";")
+    return sum(1 for chunk in chunks if chunk.split("=", 1)[0].strip() == COOKIE_NAME) > 1
 
 
 def _origin_allowed(origin: str | None) -> bool:
@@ -78,6 +99,8 @@ def refresh_from_cookie(request, *, endpoint: str) -> str | None:
             details={"endpoint": endpoint, "origin": (origin or "")[:200]},
         )
         raise OriginNotAllowed()
+    if _sent_more_than_once(request):
+        raise AmbiguousRefreshCookie()
     return raw
 
 
@@ -90,7 +113,11 @@ class RefreshCookieMixin:
     def refresh_presented(self, request, body_value: str | None, *, endpoint: str) -> str | None:
         if body_value:
             return body_value
-        raw = refresh_from_cookie(request, endpoint=endpoint)
+        try:
+            raw = refresh_from_cookie(request, endpoint=endpoint)
+        except AmbiguousRefreshCookie:
+            self.refresh_came_from_cookie = True
+            raise
         self.refresh_came_from_cookie = raw is not None
         return raw
 

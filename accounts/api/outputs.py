@@ -38,8 +38,8 @@ def sign_in_body(result: SignIn) -> dict:
     return render(SIGN_IN, result)
 
 
-def sign_in_response(result: SignIn) -> Response:
+def sign_in_response(request, result: SignIn) -> Response:
     """201 when the sign-in created the user account, else 200; never cached."""
     return token_response(
-        sign_in_body(result), result.pair, HTTPStatus.CREATED if result.created else HTTPStatus.OK
+        request, sign_in_body(result), result.pair, HTTPStatus.CREATED if result.created else HTTPStatus.OK
     )

@@ -47,4 +47,4 @@ class PasswordChangeView(APIView):
             new_password=data["new_password"],
             meta=RequestMeta.from_request(request),
         )
-        return sign_in_response(result)
+        return sign_in_response(request, result)

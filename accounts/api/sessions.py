@@ -88,7 +88,7 @@ class RefreshView(RefreshCookieMixin, OutsideRequestTransaction, PublicView):
         if raw is None:
             raise serializers.ValidationError({"refresh": ["This field is required."]}, code="required")
         pair = session_refresh(raw_refresh=raw, meta=RequestMeta.from_request(request))
-        return token_response(render(TOKEN_PAIR, pair), pair)
+        return token_response(request, render(TOKEN_PAIR, pair), pair)
 
 
 class SwitchOrgView(APIView):
@@ -110,7 +110,7 @@ class SwitchOrgView(APIView):
             org_id=data["org_id"],
             meta=RequestMeta.from_request(request),
         )
-        return sign_in_response(result)
+        return sign_in_response(request, result)
 
 
 class LogoutView(RefreshCookieMixin, APIView):
@@ -150,7 +150,10 @@ class LogoutAllView(APIView):
     @extend_schema(summary="End every session of this user", request=None, responses={204: None})
     def post(self, request):
         sessions_revoke_for_user(user_id=request.user.id, reason=RevokeReason.LOGOUT_ALL)
-        return Response(status=HTTPStatus.NO_CONTENT)
+        response = Response(status=HTTPStatus.NO_CONTENT)
+        if cookie_mode():
+            refresh_cookie_clear(response)
+        return response
 
 
 class SessionListView(APIView):

@@ -90,7 +90,7 @@ class RegisterView(PublicView):
     def post(self, request):
         signup_require_allowed()
         data = validated(RegisterInputSerializer, request)
-        return sign_in_response(user_register(**data, meta=RequestMeta.from_request(request)))
+        return sign_in_response(request, user_register(**data, meta=RequestMeta.from_request(request)))
 
 
 class LoginView(PasswordSignInView):
@@ -118,7 +118,7 @@ class LoginView(PasswordSignInView):
             meta=RequestMeta.from_request(request),
             org_reference=data.get("org") or None,
         )
-        return sign_in_response(result)
+        return sign_in_response(request, result)
 
 
 class OAuthTokenView(PasswordSignInView):
@@ -165,7 +165,7 @@ class OAuthTokenView(PasswordSignInView):
             "expires_in": pair.expires_in,
             "refresh_token": pair.refresh,
         }
-        return token_response(body, pair, refresh_field="refresh_token")
+        return token_response(request, body, pair, refresh_field="refresh_token")
 
     def sign_in_outcome(self, response: Response) -> str:
         rejected = isinstance(response.data, dict) and response.data.get("error") == "invalid_grant"

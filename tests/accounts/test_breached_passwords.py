@@ -455,6 +455,11 @@ def _fail_with_garbage(fake, settings):
     fake.raw_body = b"<html><body>Service Unavailable</body></html>"
 
 
+def _fail_with_a_huge_count(fake, settings):
+    # int() of thousands of digits raises (Python's integer-string limit): a hostile answer, not a 500
+    fake.raw_body = f"{sha1_hex(LISTED)[5:]}:{'9' * 5000}\r\n".encode()
+
+
 def _fail_with_an_oversized_answer(fake, settings):
     digest = sha1_hex(LISTED)
     padding = b"".join(f"{index:035X}:0\r\n".encode() for index in range(30_000))  # 1.2 MB
@@ -482,6 +487,7 @@ def _fail_with_the_server_down(fake, settings):
         _fail_by_timing_out,
         _fail_by_trickling,
         _fail_with_garbage,
+        _fail_with_a_huge_count,
         _fail_with_an_oversized_answer,
         _fail_with_a_redirect,
         _fail_with_the_server_down,

@@ -401,3 +401,71 @@ def test_cookie_mode_without_allowed_origins_warns_at_startup():
 
     assert "core.W003" in result.stderr
     assert "core.W003" not in listed.stderr + listed.stdout
+
+
+# --- Setting the cookie: no login CSRF ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("origin", ["https://evil.example", "null"])
+def test_a_cross_site_form_post_to_token_sets_no_cookie(api_client, user, org, cookie_mode, origin):
+    """token/ takes a form, which any page can post without a preflight: its answer must not plant the
+    poster's session in the victim's browser."""
+    form = urlencode({"grant_type": "password", "username": user.email, "password": DEFAULT_PASSWORD})
+
+    response = api_client.post(
+        f"{AUTH}/token/", form, content_type="application/x-www-form-urlencoded", HTTP_ORIGIN=origin
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert COOKIE not in response.cookies
+
+
+@pytest.mark.django_db
+def test_a_sign_in_from_a_foreign_origin_sets_no_cookie_and_a_listed_one_does(
+    api_client, user, org, cookie_mode
+):
+    body = {"email": user.email, "password": DEFAULT_PASSWORD}
+    foreign = api_client.post(f"{AUTH}/login/", body, format="json", HTTP_ORIGIN="https://evil.example")
+    listed = api_client.post(f"{AUTH}/login/", body, format="json", HTTP_ORIGIN=APP)
+
+    assert foreign.status_code == listed.status_code == HTTPStatus.OK
+    assert COOKIE not in foreign.cookies
+    assert listed.cookies[COOKIE].value == listed.json()["refresh"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_refresh_cookies_are_refused_and_nothing_is_spent(api_client, user, org, cookie_mode):
+    """A sibling subdomain can add a refresh_token cookie for the parent domain: which one the parser
+    keeps must not decide whose session the SPA gets."""
+    _, mine = signed_in(api_client, user)
+    theirs = login(api_client, user.email).json()["refresh"]
+    api_client.cookies.clear()
+    before = [session_row(mine), session_row(theirs)]
+
+    response = api_client.post(
+        f"{AUTH}/refresh/",
+        {},
+        format="json",
+        HTTP_ORIGIN=APP,
+        HTTP_COOKIE=f"{COOKIE}={mine}; {COOKIE}={theirs}",
+    )
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json() == {
+        "detail": "Several refresh cookies were sent: sign in again.",
+        "code": "token_not_valid",
+    }
+    assert_cleared(response)
+    assert [session_row(mine), session_row(theirs)] == before
+
+
+@pytest.mark.django_db
+def test_logout_all_clears_the_cookie(api_client, user, org, cookie_mode):
+    tokens, cookie = signed_in(api_client, user)
+
+    response = api_client.post(f"{AUTH}/logout-all/", **bearer(tokens["access"]))
+
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    assert_cleared(response)
+    assert session_row(cookie)[1] is not None

@@ -34,8 +34,12 @@ from tenants.audit import AuditEventType, audit_record
 def _write(path: Path, text: str, mode: int) -> None:
     # O_EXCL: never overwrite a key; the mode is set at creation, so the private key is never readable by others.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    except OSError:
+        path.unlink()  # no half-written key left behind (disk full)
+        raise
 
 
 def _env_value(pem: str) -> str:
