@@ -112,7 +112,7 @@ MIDDLEWARE = [
     "core.middleware.HttpsRedirectMiddleware",  # Django's SECURE_SSL_REDIRECT, minus local hosts
     "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/, before anything that has no business there
     "core.middleware.ApiNoStoreMiddleware",  # Cache-Control: no-store under /api/
-    "csp.middleware.CSPMiddleware",
+    "core.middleware.StaticCSPMiddleware",  # django-csp's, with our one fixed policy built once
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

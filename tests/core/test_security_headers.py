@@ -181,6 +181,32 @@ def test_admin_login_has_the_strict_csp(client):
     assert_security_headers(response)
 
 
+def test_a_changed_policy_is_served_at_once(client, settings):
+    """The policy string is built once (core.middleware.StaticCSPMiddleware), not frozen."""
+    assert csp(client.get("/healthz")) == STRICT_CSP
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+
+    assert csp(client.get("/healthz")) == {"default-src": ["'self'"]}
+
+
+def test_a_view_with_its_own_policy_keeps_it(rf, settings):
+    from csp.decorators import csp_update
+    from django.http import HttpResponse
+
+    from core.middleware import StaticCSPMiddleware
+
+    @csp_update({"img-src": ["https://images.example"]})
+    def view(request):
+        return HttpResponse("ok")
+
+    middleware = StaticCSPMiddleware(view)
+    request = rf.get("/somewhere")
+    middleware.process_request(request)
+    response = middleware.process_response(request, view(request))
+
+    assert csp(response)["img-src"] == ["'self'", "data:", "https://images.example"]
+
+
 # --- HTTPS: the redirect and HSTS ------------------------------------------------------------------
 
 
