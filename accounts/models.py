@@ -57,6 +57,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     email_verified = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # A confirmed authenticator (TotpDevice.confirmed_at): kept here, in the row every request already
+    # reads, for the sign-in gate and orgs that require MFA (accounts.services.mfa keeps both in step).
+    mfa_enabled = models.BooleanField(default=False)
 
     objects = UserManager()
 
@@ -193,6 +196,9 @@ class Session(models.Model):
     issued_at = models.BigIntegerField()
     previous_refresh_jti = models.UUIDField(null=True, blank=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
+    # When the user last proved who they are in this session: its sign-in, or reauthenticate/. Sensitive
+    # actions need it within AUTH_REAUTH_MINUTES (step-up).
+    authenticated_at = models.DateTimeField(default=timezone.now)
 
     objects = SessionQuerySet.as_manager()
 
@@ -201,3 +207,54 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.id} of {self.user_id}"
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app (RFC 6238: SHA-1, 30 s, 6 digits). User-level, like sessions.
+
+    ``secret`` is the base32 secret encrypted with a key derived from the settings
+    (``accounts.services.mfa``), never stored in plaintext. Until ``confirmed_at`` it is only a proposal
+    (``mfa/totp/setup/``). ``last_step`` is the time step of the last code accepted: a code counts once.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="totp")
+    secret = models.TextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"authenticator of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, as a keyed digest (the code is shown once, at enrolment)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"
+
+
+class MfaChallenge(models.Model):
+    """A sign-in waiting for its second factor: the ``mfa_token`` (as a digest) and the first step's
+    outcome (method, ``amr``, org), so that ``mfa/verify/`` finishes exactly the sign-in that started it.
+    Short-lived, single-use, attempt-capped."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64, unique=True)
+    method = models.CharField(max_length=32)
+    amr = ArrayField(models.CharField(max_length=16), default=list, blank=True)
+    org_reference = models.CharField(max_length=220, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"MFA challenge of {self.user_id}"

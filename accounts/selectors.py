@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 
@@ -23,6 +24,7 @@ class Principal:
     amr: list[str]  # how the session signed in
     membership: Membership | None
     org: Organization | None
+    authenticated_at: datetime | None = None  # its sign-in or last reauthenticate/ (step-up)
 
 
 _USER = ModelColumns(User, "u")
@@ -32,7 +34,7 @@ _ORG = ModelColumns(Organization, "o")
 # Runs after set_config in the same round trip (tenants.rls.context.execute_in_org), so the membership
 # join is evaluated under the claimed org's RLS scope. The membership must be the session user's own.
 _PRINCIPAL_SQL = f"""
-SELECT {_USER.sql}, {_MEMBERSHIP.sql}, {_ORG.sql}, s.amr
+SELECT {_USER.sql}, {_MEMBERSHIP.sql}, {_ORG.sql}, s.amr, s.authenticated_at
 FROM accounts_session s
 JOIN accounts_user u ON u.id = s.user_id
 LEFT JOIN tenants_membership m ON m.id = s.membership_id
@@ -63,7 +65,14 @@ def principal_for_access(claims: Claims) -> Principal | None:
         membership = _MEMBERSHIP.instance(row, _USER.width)
         org = _ORG.instance(row, _USER.width + _MEMBERSHIP.width)
         membership.org = org
-    return Principal(user=user, session_id=claims.session_id, amr=row[-1], membership=membership, org=org)
+    return Principal(
+        user=user,
+        session_id=claims.session_id,
+        amr=row[-2],
+        membership=membership,
+        org=org,
+        authenticated_at=row[-1],
+    )
 
 
 def user_sessions(*, user_id: uuid.UUID) -> list[Session]:

@@ -40,6 +40,9 @@ from accounts.signing_keys import KeyRing
 from core.errors import Unauthenticated
 
 IDENTITY_CLAIMS = ("user_id", "profile_id", "org_id", "sid")
+# amr values that are a second factor (RFC 8176): an authenticator's or a recovery code ("otp"), a passkey
+# ("hwk"/"swk"). A session with one is at NIST AAL2 ("aal": 2, "acr": "aal2"); without, AAL1.
+SECOND_FACTOR_AMR = frozenset({"otp", "hwk", "swk"})
 
 
 class InvalidToken(Unauthenticated):
@@ -199,6 +202,11 @@ def _encode(
     return token_backend().encode(payload)
 
 
+def _assurance(amr: list[str]) -> dict[str, Any]:
+    aal = 2 if SECOND_FACTOR_AMR.intersection(amr) else 1
+    return {"amr": list(amr), "acr": f"aal{aal}", "aal": aal}
+
+
 def pair_for_session(session) -> TokenPair:
     """The token pair a session's current state stands for (deterministic; see module docstring)."""
     identity = {
@@ -216,7 +224,7 @@ def pair_for_session(session) -> TokenPair:
             issued_at=issued_at,
             expires_at=issued_at + access_lifetime_seconds(),
             identity=identity,
-            extra={"amr": list(session.amr)},
+            extra=_assurance(session.amr),
         ),
         refresh=_encode(
             "refresh",

@@ -17,7 +17,7 @@ from apikeys import services
 from apikeys.models import ApiKey
 from core.fields import StrictCharField, validated
 from core.shapes import error_response, validation_error_response
-from tenants.api.permissions import HasActiveOrg, UserOnly, role_may
+from tenants.api.permissions import HasActiveOrg, UserOnly, require_recent_authentication, role_may
 from tenants.policy import API_KEY_SCOPES
 
 
@@ -106,11 +106,12 @@ class ApiKeysView(APIView):
         responses={
             201: ApiKeyCreatedSerializer,
             400: validation_error_response("An unknown scope"),
-            403: error_response("`insufficient_role`, `api_key_not_allowed`"),
+            403: error_response("`insufficient_role`, `api_key_not_allowed`, `reauthentication_required`"),
         },
     )
     def post(self, request):
         data = validated(ApiKeyCreateInputSerializer, request)
+        require_recent_authentication(request)
         key, full = services.api_key_create(
             org_id=request.auth.org.id,
             name=data["name"],
@@ -144,11 +145,13 @@ class ApiKeyRollView(APIView):
         responses={
             201: ApiKeyCreatedSerializer,
             400: validation_error_response("expires_in_hours not an integer in 0-720"),
+            403: error_response("`reauthentication_required`"),
             404: error_response("`api_key_not_found`"),
         },
     )
     def post(self, request, key_id: uuid.UUID):
         hours = validated(ApiKeyRollInputSerializer, request)["expires_in_hours"]
+        require_recent_authentication(request)
         key, full = services.api_key_roll(
             org_id=request.auth.org.id, key_id=key_id, expires_in_hours=hours, created_by_id=request.user.pk
         )

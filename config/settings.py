@@ -250,6 +250,12 @@ THROTTLE_RATES = {
     # Invitation mail (create and resend) per org, and per invited address on create: no spam cannon.
     "invitation_send_org": "50/hour",
     "invitation_send_email": "5/hour",
+    # Second factors: mfa/verify/ per network, and wrong codes per user across challenges; reauthenticate/
+    # per network and per account.
+    "mfa_verify": "30/min",
+    "mfa_verify_user": "20/hour",
+    "reauthenticate": "30/min",
+    "reauthenticate_email": "10/hour",
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
 
@@ -366,6 +372,8 @@ SIMPLE_JWT = {
 }
 
 AUTH_ALLOW_SIGNUP = env_bool("AUTH_ALLOW_SIGNUP", True)
+# Step-up: sensitive actions need a sign-in or reauthenticate/ of the session within this many minutes.
+AUTH_REAUTH_MINUTES = env_int("AUTH_REAUTH_MINUTES", 10)
 # Audit events older than this are purged by `manage.py audit_purge` (run it daily from cron).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 # Cookie mode for SPAs (accounts.api.cookies, README "Integrating a SPA"): the refresh token also travels

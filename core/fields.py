@@ -36,6 +36,15 @@ class StrictUUIDField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only: DRF's ``BooleanField`` would also take ``0``, ``"yes"``, ``"on"``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 def validated(serializer_class, request, *, query: bool = False) -> dict:
     """The request body (the query string with ``query``) through ``serializer_class``: its validated
     data, or DRF's 400 field map."""

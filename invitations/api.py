@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.common import NEW_PASSWORD, PublicView
-from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.api.outputs import SIGN_IN_OR_MFA, SignInSerializer, sign_in_response
 from accounts.authentication import BearerAuthentication
 from accounts.throttles import EmailRateThrottle, OrgRateThrottle
 from core.email import debug_links_shown
@@ -216,7 +216,7 @@ class InvitationAcceptView(PublicView):
         summary="Accept an invitation: a new account (password) or, with a Bearer token, an existing one",
         request=InvitationAcceptInputSerializer,
         responses={
-            200: SignInSerializer,
+            200: SIGN_IN_OR_MFA,
             201: SignInSerializer,
             400: validation_error_response(
                 "`invitation_invalid` (expired, used, revoked), or a weak password"

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.common import NEW_PASSWORD, PublicView
-from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.api.outputs import SIGN_IN_OR_MFA, SignInSerializer, sign_in_response
 from accounts.models import normalize_email
 from accounts.throttles import AccountRateThrottle, IPRateThrottle
 from core.email import debug_links_shown
@@ -118,7 +118,7 @@ class MagicLinkVerifyView(OutsideRequestTransaction, PublicView):
         summary="Sign in with an emailed link's token, or with the address and its code",
         request=MagicLinkVerifyInputSerializer,
         responses={
-            200: SignInSerializer,
+            200: SIGN_IN_OR_MFA,
             201: SignInSerializer,
             400: validation_error_response("`token_invalid` (unknown, used, expired or replaced)"),
             429: error_response("`throttled`"),

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.common import PublicView
-from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.api.outputs import SIGN_IN_OR_MFA, SignInSerializer, sign_in_response
 from accounts.services.sign_in import SignIn
 from core.fields import StrictCharField, validated
 from core.http import RequestMeta
@@ -24,7 +24,7 @@ from social.models import SocialIdentity
 from social.providers import PROVIDERS, Provider, Refusal, provider_get
 
 SIGN_IN_RESPONSES = {
-    200: SignInSerializer,
+    200: SIGN_IN_OR_MFA,
     201: SignInSerializer,
     403: error_response("`signup_disabled` (a new account would be needed), `account_disabled`"),
     409: error_response(

@@ -79,6 +79,15 @@ class AuditEventType(models.TextChoices):
     # Cookie mode: a refresh cookie presented from an Origin not in CORS_ALLOWED_ORIGINS (details.endpoint,
     # origin); nothing was spent
     REFRESH_COOKIE_ORIGIN_REFUSED = "refresh_cookie.origin_refused"
+    # Multi-factor authentication (accounts.services.mfa); details.method: totp or recovery_code
+    MFA_ENROLLED = "mfa.enrolled"
+    MFA_DISABLED = "mfa.disabled"
+    MFA_VERIFICATION_FAILED = "mfa.verification_failed"  # details.context: sign_in, reauthenticate, disable
+    MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
+    MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
+    MFA_RESET_BY_ADMIN = "mfa.reset_by_admin"
+    SESSION_REAUTHENTICATED = "session.reauthenticated"  # step-up (details.method: password, totp, ...)
+    ORG_MFA_POLICY_CHANGED = "org.mfa_policy_changed"  # details.require_mfa
     # `manage.py jwt_rotate_key`: details.algorithm, kid (the new key), previous_kids (still verifying)
     SIGNING_KEY_ROTATED = "signing_key.rotated"
 

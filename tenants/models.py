@@ -21,6 +21,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Members without MFA get 403 mfa_enrolment_required on the org's endpoints (tenants.api.permissions).
+    require_mfa = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

@@ -187,6 +187,35 @@ def organization_rename(*, org: Organization, name: str) -> Organization:
     return org
 
 
+class MfaEnrolmentRequired(Forbidden):
+    default_code = "mfa_enrolment_required"
+    default_detail = (
+        "This organization requires multi-factor authentication: turn it on for your account first."
+    )
+
+
+def organization_mfa_policy_set(
+    *, org: Organization, require: bool, actor: Membership | None
+) -> Organization:
+    """Require MFA of the org's members, or stop requiring it: an owner only, and only an owner who has
+    MFA on can turn it on (else they would lock themselves out). Members without MFA are then refused on
+    the org's endpoints (``tenants.api.permissions.HasActiveOrg``)."""
+    if actor is None or actor.role != MembershipRole.OWNER:
+        raise OwnersOnly("Only an owner can change whether this organization requires MFA.")
+    if require and not actor.user.mfa_enabled:
+        raise MfaEnrolmentRequired("Turn on multi-factor authentication for your own account first.")
+    if org.require_mfa != require:
+        org.require_mfa = require
+        org.save(update_fields=["require_mfa"])
+        audit_record(
+            AuditEventType.ORG_MFA_POLICY_CHANGED,
+            org_id=org.id,
+            subject=org,
+            details={"require_mfa": require},
+        )
+    return org
+
+
 class ConfirmationMismatch(InvalidInput):
     default_code = "confirmation_mismatch"
     default_detail = "Type the organization's exact name in `confirm` to delete it."

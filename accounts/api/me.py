@@ -48,6 +48,7 @@ class MeSerializer(serializers.Serializer):
     first_name = serializers.CharField(source="user.first_name")
     last_name = serializers.CharField(source="user.last_name")
     email_verified = serializers.BooleanField(source="user.email_verified")
+    mfa_enabled = serializers.BooleanField(source="user.mfa_enabled")
     org = OrganizationMembershipSerializer(source="membership", allow_null=True)
     role = serializers.CharField(allow_null=True)
     role_level = serializers.IntegerField()

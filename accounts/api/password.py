@@ -16,6 +16,7 @@ from accounts.throttles import AccountRateThrottle, IPRateThrottle
 from core.fields import StrictCharField, validated
 from core.http import RequestMeta
 from core.shapes import error_response, validation_error_response
+from tenants.api.permissions import require_recent_authentication
 
 
 class PasswordChangeInputSerializer(serializers.Serializer):
@@ -35,14 +36,17 @@ class PasswordChangeView(APIView):
             400: validation_error_response(
                 "`invalid_password` (the current password is wrong), or a field map for a weak new password"
             ),
+            403: error_response("`reauthentication_required`"),
             429: error_response("`throttled`"),
         },
     )
     def post(self, request):
         data = validated(PasswordChangeInputSerializer, request)
+        require_recent_authentication(request)
         result = password_change(
             user=request.user,
             membership=request.auth.membership,
+            amr=request.auth.amr,
             current_password=data["current_password"],
             new_password=data["new_password"],
             meta=RequestMeta.from_request(request),

@@ -16,7 +16,8 @@ from accounts.api.common import (
     PublicView,
     token_response,
 )
-from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.api.outputs import SIGN_IN_OR_MFA, SignInSerializer, sign_in_response
+from accounts.services.mfa import MfaRequired
 from accounts.services.passwords import InvalidCredentials, user_authenticate
 from accounts.services.registration import signup_require_allowed, user_register
 from accounts.services.sign_in import sign_in
@@ -100,7 +101,7 @@ class LoginView(PasswordSignInView):
         summary="Sign in with email and password",
         request=LoginInputSerializer,
         responses={
-            200: SignInSerializer,
+            200: SIGN_IN_OR_MFA,
             401: error_response("`invalid_credentials` (unknown email and wrong password alike)"),
             403: error_response("`not_a_member` of the requested org"),
             404: error_response("`org_not_found`"),
@@ -156,9 +157,12 @@ class OAuthTokenView(PasswordSignInView):
             user = user_authenticate(email=data["username"], password=data["password"], method="oauth_token")
         except InvalidCredentials:
             return _oauth_error("invalid_grant", "Invalid username or password.")
-        pair = sign_in(
-            user=user, method="oauth_token", amr=["pwd"], meta=RequestMeta.from_request(request)
-        ).pair
+        result = sign_in(user=user, method="oauth_token", amr=["pwd"], meta=RequestMeta.from_request(request))
+        if isinstance(
+            result, MfaRequired
+        ):  # no second step in the password grant: use login/ and mfa/verify/
+            return _oauth_error("invalid_grant", "mfa_required")
+        pair = result.pair
         body = {
             "access_token": pair.access,
             "token_type": "bearer",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import me, password, sessions, sign_in
+from accounts.api import me, mfa, password, sessions, sign_in
 
 urlpatterns = [
     path("register/", sign_in.RegisterView.as_view(), name="register"),
@@ -14,4 +14,10 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/", sessions.SessionDetailView.as_view(), name="session-detail"),
     path("me/", me.MeView.as_view(), name="me"),
     path("password/change/", password.PasswordChangeView.as_view(), name="password-change"),
+    path("mfa/totp/setup/", mfa.TotpSetupView.as_view(), name="mfa-totp-setup"),
+    path("mfa/totp/confirm/", mfa.TotpConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("mfa/totp/", mfa.TotpView.as_view(), name="mfa-totp"),
+    path("mfa/verify/", mfa.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("mfa/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="mfa-recovery-codes"),
+    path("reauthenticate/", mfa.ReauthenticateView.as_view(), name="reauthenticate"),
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import Session, User
+from accounts.services.mfa import MfaRequired, challenge_start, second_factor_required
 from accounts.services.passwords import InvalidCredentials
 from core.errors import Forbidden, NotFound
 from core.http import RequestMeta
@@ -82,7 +83,9 @@ def sign_in(
     meta: RequestMeta,
     org_reference: str | None = None,
     created: bool = False,
-) -> SignIn:
+    second_factor: str | None = None,
+    mfa_exempt: bool = False,
+) -> SignIn | MfaRequired:
     """Start a session for an authenticated ``user``, issue its pair, and record the sign-in.
 
     ``method`` names the flow for the audit log (``password``, ``oauth_token``, ``registration``,
@@ -91,7 +94,15 @@ def sign_in(
     to that org: 404 ``org_not_found`` when no such org exists, 403 ``not_a_member`` when the user has
     no active membership there. Without it, a user with exactly one org gets that org; with several,
     none (the client calls switch-org).
+
+    A user with MFA on whose ``amr`` holds no second factor gets no session yet: an ``MfaRequired``
+    (``accounts.services.mfa``), which ``mfa/verify/`` turns into this same sign-in, with
+    ``second_factor`` naming how it passed. Only ``devlogin`` (DEBUG only) is ``mfa_exempt``.
     """
+    if not mfa_exempt and second_factor_required(user, amr):
+        if org_reference is not None:
+            _choose_membership(user_memberships(user_id=user.id), org_reference)  # 404/403 now, not later
+        return challenge_start(user=user, method=method, amr=amr, org_reference=org_reference)
     result, session = session_open(
         user=user, amr=amr, meta=meta, org_reference=org_reference, created=created
     )
@@ -101,7 +112,11 @@ def sign_in(
         actor_user_id=user.pk,
         subject_user_id=user.pk,
         subject=session,
-        details={"method": method, "amr": list(amr)},
+        details={
+            "method": method,
+            "amr": list(amr),
+            **({"second_factor": second_factor} if second_factor else {}),
+        },
         meta=meta,
     )
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 
 from accounts.models import RevokeReason, User
@@ -34,7 +36,13 @@ class InvalidPassword(InvalidInput):
 
 @transaction.atomic(savepoint=False)
 def password_change(
-    *, user: User, membership: Membership | None, current_password: str, new_password: str, meta: RequestMeta
+    *,
+    user: User,
+    membership: Membership | None,
+    amr: Sequence[str],
+    current_password: str,
+    new_password: str,
+    meta: RequestMeta,
 ) -> SignIn:
     """Change the signed-in user's password and sign them in again, in the org they were acting in.
 
@@ -54,7 +62,7 @@ def password_change(
     return sign_in(
         user=user,
         method="password_change",
-        amr=["pwd"],
+        amr=list(dict.fromkeys([*amr, "pwd"])),  # the caller's factors (a second one too) carry over
         meta=meta,
         org_reference=str(membership.org_id) if membership else None,
     )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 from rest_framework.permissions import BasePermission
 
 from core.errors import Forbidden
 from tenants.policy import role_allows, scope_allows
+from tenants.services import MfaEnrolmentRequired
 
 
 class NoActiveOrg(Forbidden):
@@ -13,15 +18,41 @@ class NoActiveOrg(Forbidden):
     default_detail = "Choose an organization first (switch-org/)."
 
 
+class ReauthenticationRequired(Forbidden):
+    default_code = "reauthentication_required"
+    default_detail = "Confirm it is you: sign in again or call reauthenticate/ first."
+
+
 class HasActiveOrg(BasePermission):
-    """The principal (``request.auth``) acts in an org; the tenant context is already set for it."""
+    """The principal (``request.auth``) acts in an org; the tenant context is already set for it.
+
+    An org that requires MFA refuses a user without it (403 ``mfa_enrolment_required``); API keys are
+    not users and are unaffected."""
 
     def has_permission(self, request, view) -> bool:
         if request.user is None:
             return False  # DRF answers 401 with the authenticator's challenge
-        if getattr(request.auth, "org", None) is None:
+        org = getattr(request.auth, "org", None)
+        if org is None:
             raise NoActiveOrg()
+        if (
+            org.require_mfa
+            and getattr(request.auth, "api_key_id", None) is None
+            and not request.user.mfa_enabled
+        ):
+            raise MfaEnrolmentRequired()
         return True
+
+
+def require_recent_authentication(request) -> None:
+    """Step-up for sensitive actions: a user's session must have signed in or re-authenticated within
+    ``AUTH_REAUTH_MINUTES``, else 403 ``reauthentication_required``. API keys (no session, no person
+    at a keyboard) are governed by their scopes instead."""
+    if getattr(request.auth, "api_key_id", None) is not None:
+        return
+    at = getattr(request.auth, "authenticated_at", None)
+    if at is None or at < timezone.now() - timedelta(minutes=settings.AUTH_REAUTH_MINUTES):
+        raise ReauthenticationRequired()
 
 
 class InsufficientRole(Forbidden):

@@ -13,7 +13,7 @@ import unicodedata
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from core.fields import QuerySerializer, StrictCharField
+from core.fields import QuerySerializer, StrictBooleanField, StrictCharField
 from core.openapi import char_class, containing
 from tenants.policy import MembershipRole
 
@@ -81,11 +81,9 @@ class OrganizationCreateInputSerializer(serializers.Serializer):
 
 class OrganizationUpdateInputSerializer(serializers.Serializer):
     name = OrganizationNameField(required=False)
-    require_mfa = serializers.BooleanField(required=False, help_text="Not available yet: 400 when sent.")
-
-    def validate_require_mfa(self, value: bool) -> bool:
-        # API.md's field for the MFA issue: refused rather than silently ignored until MFA exists.
-        raise serializers.ValidationError("Requiring MFA is not available yet.")
+    require_mfa = StrictBooleanField(
+        required=False, help_text="Owners only, and only with MFA on for their own account."
+    )
 
 
 class OrganizationDeleteInputSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core.fields import validated
 from core.shapes import error_response, render, validation_error_response
-from tenants.api.permissions import HasActiveOrg, UserOnly, role_may
+from tenants.api.permissions import HasActiveOrg, UserOnly, require_recent_authentication, role_may
 from tenants.api.serializers import (
     ORGANIZATION_MEMBERSHIP,
     MemberQuerySerializer,
@@ -31,6 +31,7 @@ from tenants.services import (
     member_role_change,
     organization_create,
     organization_delete,
+    organization_mfa_policy_set,
     organization_rename,
 )
 
@@ -93,12 +94,16 @@ class MemberDetailView(APIView):
         request=MemberRoleInputSerializer,
         responses={
             200: MemberSerializer,
-            403: error_response("`insufficient_role` (admins cannot touch or appoint owners), `last_owner`"),
+            403: error_response(
+                "`insufficient_role` (admins cannot touch or appoint owners), `last_owner`, "
+                "`reauthentication_required`"
+            ),
             404: error_response("`member_not_found`"),
         },
     )
     def patch(self, request, profile_id: uuid.UUID):
         role = validated(MemberRoleInputSerializer, request)["role"]
+        require_recent_authentication(request)
         member = member_role_change(actor=request.auth.membership, membership_id=profile_id, role=role)
         return Response(MemberSerializer(member).data)
 
@@ -129,13 +134,18 @@ class OrganizationView(APIView):
         request=OrganizationUpdateInputSerializer,
         responses={
             200: OrganizationMembershipSerializer,
-            403: error_response("`insufficient_role`"),
+            403: error_response(
+                "`insufficient_role` (`require_mfa`: owners only), `mfa_enrolment_required` (an owner without MFA "
+                "turning `require_mfa` on)"
+            ),
             409: error_response("`org_slug_taken`"),
         },
     )
     def patch(self, request):
         data = validated(OrganizationUpdateInputSerializer, request)
         membership = request.auth.membership
+        if "require_mfa" in data:  # first: a refused policy change must not leave a rename behind
+            organization_mfa_policy_set(org=request.auth.org, require=data["require_mfa"], actor=membership)
         if "name" in data:
             membership.org = organization_rename(org=request.auth.org, name=data["name"])
         return Response(render(ORGANIZATION_MEMBERSHIP, membership))
@@ -146,11 +156,12 @@ class OrganizationView(APIView):
         responses={
             204: None,
             400: validation_error_response("`confirmation_mismatch`"),
-            403: error_response("`insufficient_role`"),
+            403: error_response("`insufficient_role`, `reauthentication_required`"),
         },
     )
     def delete(self, request):
         confirm = validated(OrganizationDeleteInputSerializer, request)["confirm"]
+        require_recent_authentication(request)
         organization_delete(org=request.auth.org, confirm=confirm, actor_user_id=request.user.pk)
         return Response(status=HTTPStatus.NO_CONTENT)
 

@@ -93,8 +93,20 @@ def test_register_access_token_carries_the_identity_claims(api_client):
     user = User.objects.get(email="grace@example.com")
     (membership,) = owner_memberships(user.id)
     session = Session.objects.get(user=user)
-    assert set(access) == {"token_type", "exp", "iat", "jti", "iss", "aud", "amr", *IDENTITY_CLAIMS}
+    assert set(access) == {
+        "token_type",
+        "exp",
+        "iat",
+        "jti",
+        "iss",
+        "aud",
+        "amr",
+        "acr",
+        "aal",
+        *IDENTITY_CLAIMS,
+    }
     assert (access["iss"], access["aud"], access["amr"]) == ("authsvc", "authsvc", ["pwd"])
+    assert (access["acr"], access["aal"]) == ("aal1", 1)  # one factor
     assert access["token_type"] == "access"
     assert access["exp"] - access["iat"] == ACCESS_SECONDS
     assert access["jti"]

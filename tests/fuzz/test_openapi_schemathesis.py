@@ -118,11 +118,16 @@ _STATE_CODES = {
     "confirmation_mismatch",
     "invitation_invalid",
     "invitation_not_found",
+    "invalid_code",  # a TOTP or recovery code that is not the account's
+    "mfa_not_enabled",
+    "mfa_not_set_up",
 }
 _RULE_FIELDS = {
     "/api/auth/magic-link/verify/": {"non_field_errors"},  # token, or email and code
     "/api/auth/magic-link/request/": {"redirect_url"},  # under FRONTEND_URL / AUTH_REDIRECT_ALLOWED_ORIGINS
-    "/api/auth/org/": {"require_mfa"},  # not available until MFA exists (400)
+    "/api/auth/mfa/verify/": {"code"},  # code or recovery_code
+    "/api/auth/mfa/totp/": {"password"},  # password, code or recovery_code: one
+    "/api/auth/reauthenticate/": {"password"},
     "/api/auth/org/api-keys/": {"expires_at"},  # in the future
     "/api/auth/social/": {"redirect_uri"},  # one of OAUTH_REDIRECT_URIS
     "/api/auth/social/{provider}/": {"redirect_uri"},

@@ -108,11 +108,12 @@ def test_resending_keeps_a_bounded_history_of_retired_links(api_client, org, ada
 
 
 @pytest.mark.django_db
-def test_require_mfa_is_refused_until_mfa_exists(api_client, org, ada_access):
+def test_require_mfa_needs_an_owner_with_mfa_on(api_client, org, ada_access):
+    """(Refused with 400 until MFA existed; now API.md's rule: only an owner who has MFA on.)"""
     response = api_client.patch("/api/auth/org/", {"require_mfa": True}, format="json", **bearer(ada_access))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert set(response.json()) == {"require_mfa"}
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["code"] == "mfa_enrolment_required"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,425 @@
+"""Multi-factor authentication: TOTP enrolment, recovery codes, the second step of a sign-in, step-up.
+
+* **Enrolment**: :func:`totp_setup` proposes a secret (stored encrypted); :func:`totp_confirm` activates
+  it once a code from the app checks out, and returns ten recovery codes, shown once (kept as digests).
+* **Codes**: RFC 6238 (SHA-1, 30 s, 6 digits), the steps either side of now accepted, and each step at
+  most once (``TotpDevice.last_step`` moves forward in one conditional UPDATE, so two requests racing
+  with the same code can't both win). A recovery code works once.
+* **Sign-in**: ``accounts.services.sign_in.sign_in`` asks :func:`second_factor_required`; when it is,
+  the first step ends in an ``MfaChallenge`` (:func:`challenge_start`) and :func:`challenge_complete`
+  finishes that same sign-in once a code checks out.
+* **Step-up**: :func:`reauthenticate` moves ``Session.authenticated_at`` to now; sensitive actions
+  require it within ``AUTH_REAUTH_MINUTES`` (``tenants.api.permissions.require_recent_authentication``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from rest_framework.exceptions import Throttled
+
+from accounts.models import MfaChallenge, RecoveryCode, Session, TotpDevice, User
+from accounts.throttles import SlidingWindow
+from accounts.tokens import SECOND_FACTOR_AMR
+from core.errors import Conflict, InvalidInput, Unauthenticated
+from core.http import RequestMeta
+from core.secrets import digests_match, secret_digest, token_new
+from tenants.audit import AuditEventType, audit_record, audit_record_after_request
+
+RECOVERY_CODE_COUNT = 10
+CHALLENGE_MINUTES = 5
+CHALLENGE_ATTEMPTS = 5
+_DIGEST_PURPOSE = "mfa"
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a sheet of paper
+_CODE = re.compile(r"\d{6}")
+
+
+class InvalidCode(InvalidInput):
+    default_code = "invalid_code"
+    default_detail = "The code is not valid."
+
+
+class MfaAlreadyEnabled(Conflict):
+    default_code = "mfa_already_enabled"
+    default_detail = "Multi-factor authentication is already on: turn it off first to enrol again."
+
+
+class MfaNotSetUp(InvalidInput):
+    default_code = "mfa_not_set_up"
+    default_detail = "Start with mfa/totp/setup/ and scan the code with an authenticator app."
+
+
+class MfaNotEnabled(InvalidInput):
+    default_code = "mfa_not_enabled"
+    default_detail = "Multi-factor authentication is not on for this account."
+
+
+class MfaTokenInvalid(Unauthenticated):
+    default_code = "mfa_token_invalid"
+    default_detail = "This sign-in has expired or was already finished: sign in again."
+
+
+class TooManyAttempts(Unauthenticated):
+    default_code = "mfa_token_invalid"
+    default_detail = "Too many wrong codes: sign in again."
+
+
+@dataclass(frozen=True)
+class MfaRequired:
+    """The first step of a sign-in succeeded; the second is owed (API.md "Multi-factor authentication")."""
+
+    mfa_token: str
+    methods: tuple[str, ...]
+
+
+# --- The secret at rest ---------------------------------------------------------------------------------
+
+
+def _fernet() -> MultiFernet:
+    """Keys derived from SECRET_KEY (then SECRET_KEY_FALLBACKS, so rotating it keeps enrolments readable)."""
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet(
+        [
+            Fernet(
+                base64.urlsafe_b64encode(
+                    salted_hmac("authsvc.mfa.totp", "", secret=key, algorithm="sha256").digest()
+                )
+            )
+            for key in keys
+        ]
+    )
+
+
+def _seal(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def _unseal(sealed: str) -> str:
+    try:
+        return _fernet().decrypt(sealed.encode()).decode()
+    except InvalidToken:  # SECRET_KEY changed without keeping the old one in SECRET_KEY_FALLBACKS
+        raise MfaNotSetUp(
+            "This authenticator can no longer be read: ask an administrator to reset MFA."
+        ) from None
+
+
+# --- Codes --------------------------------------------------------------------------------------------
+
+
+def _totp(device: TotpDevice) -> pyotp.TOTP:
+    return pyotp.TOTP(_unseal(device.secret))  # SHA-1, 30 s, 6 digits: what every authenticator app uses
+
+
+def _matching_step(device: TotpDevice, code: str) -> int | None:
+    """The time step (now, or one either side) whose code ``code`` is; None if none is."""
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        return None
+    totp = _totp(device)
+    now_step = int(time.time()) // totp.interval
+    found = None
+    for step in (now_step - 1, now_step, now_step + 1):  # compare all three: the time taken says nothing
+        if digests_match(totp.generate_otp(step), code):
+            found = step
+    return found
+
+
+def _totp_accept(device: TotpDevice, code: str) -> bool:
+    """Accept ``code`` for a confirmed (or being-confirmed) device, at most once per time step."""
+    step = _matching_step(device, code)
+    if step is None:
+        return False
+    moved = TotpDevice.objects.filter(
+        Q(last_step__isnull=True) | Q(last_step__lt=step), user_id=device.user_id
+    ).update(last_step=step)
+    return moved == 1  # 0: this step (or a later one) was already used: a replay
+
+
+def _recovery_normalized(code: str) -> str:
+    return re.sub(r"[\s-]", "", code or "").lower()
+
+
+def _recovery_digest(code: str) -> str:
+    return secret_digest(_recovery_normalized(code), purpose=f"{_DIGEST_PURPOSE}.recovery")
+
+
+def _recovery_accept(user: User, code: str) -> bool:
+    if not isinstance(code, str) or not 8 <= len(_recovery_normalized(code)) <= 32:
+        return False
+    used = RecoveryCode.objects.filter(
+        user_id=user.pk, digest=_recovery_digest(code), used_at__isnull=True
+    ).update(used_at=timezone.now())
+    if used:
+        remaining = RecoveryCode.objects.filter(user_id=user.pk, used_at__isnull=True).count()
+        audit_record(
+            AuditEventType.MFA_RECOVERY_CODE_USED, subject_user_id=user.pk, details={"remaining": remaining}
+        )
+    return used == 1
+
+
+def _recovery_codes_issue(user: User) -> list[str]:
+    RecoveryCode.objects.filter(user_id=user.pk).delete()
+    codes = [
+        "-".join("".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(5)) for _ in range(2))
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user_id=user.pk, digest=_recovery_digest(code)) for code in codes
+    )
+    return codes
+
+
+def _device(user: User, *, lock: bool = False, confirmed: bool = True) -> TotpDevice | None:
+    devices = TotpDevice.objects.select_for_update() if lock else TotpDevice.objects
+    device = devices.filter(user_id=user.pk).first()
+    if device is None or (confirmed and device.confirmed_at is None):
+        return None
+    return device
+
+
+def second_factor_check(user: User, *, code: str | None, recovery_code: str | None, context: str) -> str:
+    """Check a TOTP code or a recovery code of ``user`` (MFA on); returns the method that passed
+    (``totp`` / ``recovery_code``), or 400 ``invalid_code`` (audited with ``context``)."""
+    device = _device(user)
+    if device is not None:
+        if code and _totp_accept(device, code):
+            return "totp"
+        if recovery_code and _recovery_accept(user, recovery_code):
+            return "recovery_code"
+    # After the response, in a transaction of its own: the 400 rolls the request's back.
+    audit_record_after_request(
+        AuditEventType.MFA_VERIFICATION_FAILED,
+        subject_user_id=user.pk,
+        details={"context": context, "method": "totp" if code else "recovery_code"},
+    )
+    raise InvalidCode()
+
+
+# --- Enrolment ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TotpProposal:
+    secret: str
+    otpauth_url: str
+    qr_svg: str
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@transaction.atomic(savepoint=False)
+def totp_setup(user: User) -> TotpProposal:
+    """A fresh secret for ``user`` (replacing an unconfirmed one); nothing is active until confirmed."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.mfa_enabled:
+        raise MfaAlreadyEnabled()
+    secret = pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended key length
+    TotpDevice.objects.update_or_create(
+        user_id=user.pk,
+        defaults={
+            "secret": _seal(secret),
+            "confirmed_at": None,
+            "last_step": None,
+            "created_at": timezone.now(),
+        },
+    )
+    url = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=settings.AUTH_PRODUCT_NAME)
+    return TotpProposal(secret=secret, otpauth_url=url, qr_svg=_qr_svg(url))
+
+
+@transaction.atomic(savepoint=False)
+def totp_confirm(*, user: User, session_id: uuid.UUID, code: str) -> list[str]:
+    """Activate the proposed authenticator with a code from it; returns the recovery codes (shown once).
+
+    The code proves the factor, so the caller's session now counts as having passed it (``otp`` in its
+    ``amr``, from its next pair on)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.mfa_enabled:
+        raise MfaAlreadyEnabled()
+    device = _device(user, lock=True, confirmed=False)
+    if device is None:
+        raise MfaNotSetUp()
+    if not _totp_accept(device, code):
+        raise InvalidCode()
+    TotpDevice.objects.filter(user_id=user.pk).update(confirmed_at=timezone.now())
+    User.objects.filter(pk=user.pk).update(mfa_enabled=True)
+    codes = _recovery_codes_issue(user)
+    Session.objects.filter(id=session_id, user_id=user.pk).exclude(amr__contains=["otp"]).update(
+        amr=_amr_with_otp(Session.objects.get(id=session_id).amr)
+    )
+    audit_record(AuditEventType.MFA_ENROLLED, subject_user_id=user.pk, details={"method": "totp"})
+    return codes
+
+
+def _amr_with_otp(amr: Sequence[str]) -> list[str]:
+    return [*amr, "otp"] if "otp" not in amr else list(amr)
+
+
+@transaction.atomic(savepoint=False)
+def totp_disable(*, user: User, code: str | None, recovery_code: str | None, password: str | None) -> None:
+    """Turn MFA off, proven by a current code, a recovery code or the password: the authenticator and
+    every recovery code are deleted."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.mfa_enabled:
+        raise MfaNotEnabled()
+    if password:
+        if not user.check_password(password):
+            audit_record_after_request(
+                AuditEventType.MFA_VERIFICATION_FAILED,
+                subject_user_id=user.pk,
+                details={"context": "disable", "method": "password"},
+            )
+            raise InvalidCode("The password is not valid.")
+        method = "password"
+    else:
+        method = second_factor_check(user, code=code, recovery_code=recovery_code, context="disable")
+    mfa_remove(user)
+    audit_record(AuditEventType.MFA_DISABLED, subject_user_id=user.pk, details={"method": method})
+
+
+def mfa_remove(user: User) -> None:
+    """Delete the authenticator and the recovery codes (``totp_disable``, the admin's reset)."""
+    TotpDevice.objects.filter(user_id=user.pk).delete()
+    RecoveryCode.objects.filter(user_id=user.pk).delete()
+    MfaChallenge.objects.filter(user_id=user.pk, used_at__isnull=True).update(used_at=timezone.now())
+    User.objects.filter(pk=user.pk).update(mfa_enabled=False)
+    user.mfa_enabled = False
+
+
+@transaction.atomic(savepoint=False)
+def recovery_codes_regenerate(user: User) -> list[str]:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.mfa_enabled:
+        raise MfaNotEnabled()
+    codes = _recovery_codes_issue(user)
+    audit_record(AuditEventType.MFA_RECOVERY_CODES_REGENERATED, subject_user_id=user.pk)
+    return codes
+
+
+# --- The second step of a sign-in -----------------------------------------------------------------------
+
+
+def second_factor_required(user: User, amr: Sequence[str]) -> bool:
+    return user.mfa_enabled and not SECOND_FACTOR_AMR.intersection(amr)
+
+
+def challenge_start(*, user: User, method: str, amr: Sequence[str], org_reference: str | None) -> MfaRequired:
+    token = token_new()
+    MfaChallenge.objects.create(
+        user=user,
+        digest=secret_digest(token, purpose=_DIGEST_PURPOSE),
+        method=method,
+        amr=list(amr),
+        org_reference=org_reference or "",
+        expires_at=timezone.now() + timedelta(minutes=CHALLENGE_MINUTES),
+    )
+    return MfaRequired(mfa_token=token, methods=("totp", "recovery_code"))
+
+
+def _challenge_for(token: str) -> MfaChallenge:
+    if not isinstance(token, str) or not 16 <= len(token) <= 128:
+        raise MfaTokenInvalid()
+    challenge = (
+        MfaChallenge.objects.select_for_update()
+        .select_related("user")
+        .filter(digest=secret_digest(token, purpose=_DIGEST_PURPOSE))
+        .first()
+    )
+    if challenge is None or challenge.used_at is not None or challenge.expires_at <= timezone.now():
+        raise MfaTokenInvalid()
+    if challenge.attempts >= CHALLENGE_ATTEMPTS:
+        raise TooManyAttempts()
+    if not challenge.user.is_active or not challenge.user.mfa_enabled:
+        raise MfaTokenInvalid()
+    return challenge
+
+
+def challenge_complete(*, token: str, code: str | None, recovery_code: str | None, meta: RequestMeta):
+    """Finish the sign-in ``token`` stands for with a second factor: its ``SignIn``.
+
+    A wrong code is counted, in a transaction of its own that the 400 doesn't roll back; the challenge
+    dies at ``CHALLENGE_ATTEMPTS`` (401 ``mfa_token_invalid``), and each user has a budget of wrong codes
+    across challenges (``mfa_verify_user``: 429), so signing in again doesn't buy more guesses.
+    """
+    from accounts.services.sign_in import sign_in  # sign_in imports this module
+
+    with transaction.atomic(durable=True):
+        challenge = _challenge_for(token)
+        _user_budget(challenge.user_id)
+        try:
+            method = second_factor_check(
+                challenge.user, code=code, recovery_code=recovery_code, context="sign_in"
+            )
+        except InvalidCode:
+            MfaChallenge.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
+            failed = True
+        else:
+            MfaChallenge.objects.filter(pk=challenge.pk).update(used_at=timezone.now())
+            failed = False
+    if failed:
+        raise InvalidCode()
+    return sign_in(
+        user=challenge.user,
+        method=challenge.method,
+        amr=_amr_with_otp(challenge.amr),
+        meta=meta,
+        org_reference=challenge.org_reference or None,
+        second_factor=method,
+    )
+
+
+def _user_budget(user_id: uuid.UUID) -> None:
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get("mfa_verify_user")
+    if not rate:
+        return
+    window = SlidingWindow(f"mfa_verify_user:{user_id}", rate)
+    if not window.take():
+        raise Throttled(wait=window.wait())
+
+
+# --- Step-up ------------------------------------------------------------------------------------------
+
+
+def reauthenticate(
+    *, user: User, session_id: uuid.UUID, password: str | None, code: str | None, recovery_code: str | None
+):
+    """Prove again who is at the keyboard (the password, or a code when MFA is on): the session's
+    ``authenticated_at`` becomes now. 400 ``invalid_password`` / ``invalid_code``."""
+    if password:
+        if not user.check_password(password):
+            raise InvalidInput("The password is not valid.", code="invalid_password")
+        method = "password"
+    else:
+        if not user.mfa_enabled:
+            raise MfaNotEnabled()
+        method = second_factor_check(user, code=code, recovery_code=recovery_code, context="reauthenticate")
+    now = timezone.now()
+    Session.objects.filter(id=session_id, user_id=user.pk).update(authenticated_at=now)
+    audit_record(
+        AuditEventType.SESSION_REAUTHENTICATED,
+        subject_user_id=user.pk,
+        subject=Session(id=session_id),
+        details={"method": method},
+    )
+    return now
