@@ -105,7 +105,9 @@ class TotpConfirmView(APIView):
     )
     def post(self, request):
         code = validated(TotpCodeInputSerializer, request)["code"]
-        codes = mfa.totp_confirm(user=request.user, session_id=request.auth.session_id, code=code)
+        codes = mfa.totp_confirm(
+            user=request.user, session_id=request.auth.session_id, session_amr=request.auth.amr, code=code
+        )
         return Response({"recovery_codes": codes}, headers=NO_STORE)
 
 

@@ -107,6 +107,7 @@ class SwitchOrgView(APIView):
             user=request.user,
             session_id=request.auth.session_id,
             amr=request.auth.amr,
+            authenticated_at=request.auth.authenticated_at,
             org_id=data["org_id"],
             meta=RequestMeta.from_request(request),
         )

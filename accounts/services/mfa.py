@@ -249,7 +249,7 @@ def totp_setup(user: User) -> TotpProposal:
 
 
 @transaction.atomic(savepoint=False)
-def totp_confirm(*, user: User, session_id: uuid.UUID, code: str) -> list[str]:
+def totp_confirm(*, user: User, session_id: uuid.UUID, session_amr: Sequence[str], code: str) -> list[str]:
     """Activate the proposed authenticator with a code from it; returns the recovery codes (shown once).
 
     The code proves the factor, so the caller's session now counts as having passed it (``otp`` in its
@@ -265,9 +265,7 @@ def totp_confirm(*, user: User, session_id: uuid.UUID, code: str) -> list[str]:
     TotpDevice.objects.filter(user_id=user.pk).update(confirmed_at=timezone.now())
     User.objects.filter(pk=user.pk).update(mfa_enabled=True)
     codes = _recovery_codes_issue(user)
-    Session.objects.filter(id=session_id, user_id=user.pk).exclude(amr__contains=["otp"]).update(
-        amr=_amr_with_otp(Session.objects.get(id=session_id).amr)
-    )
+    Session.objects.filter(id=session_id, user_id=user.pk).update(amr=_amr_with_otp(session_amr))
     audit_record(AuditEventType.MFA_ENROLLED, subject_user_id=user.pk, details={"method": "totp"})
     return codes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -157,16 +157,25 @@ def _session_holder_allowed(session: Session) -> bool:
 
 @transaction.atomic(savepoint=False)
 def switch_org(
-    *, user: User, session_id: uuid.UUID, amr: list[str], org_id: uuid.UUID, meta: RequestMeta
+    *,
+    user: User,
+    session_id: uuid.UUID,
+    amr: list[str],
+    authenticated_at: datetime | None,
+    org_id: uuid.UUID,
+    meta: RequestMeta,
 ) -> SignIn:
     """A new session scoped to ``org_id``; the caller's session is revoked (its pair dies at once).
 
-    The new session keeps how the caller's session signed in (``amr``): switching proves nothing new.
+    The new session keeps how and when the caller's session signed in (``amr``, ``authenticated_at``):
+    switching proves nothing new, so it neither adds a factor nor counts as a recent sign-in (step-up).
     """
     # The caller's session first: if a logout or revocation got there before us, nothing is issued.
     if not session_revoke(user_id=user.id, session_id=session_id, reason=RevokeReason.SWITCH_ORG):
         raise tokens.InvalidToken("The session of this token has ended.")
-    result, session = session_open(user=user, amr=amr, meta=meta, org_reference=str(org_id))
+    result, session = session_open(
+        user=user, amr=amr, meta=meta, org_reference=str(org_id), authenticated_at=authenticated_at
+    )
     audit_record(
         AuditEventType.SESSION_SWITCHED_ORG,
         org_id=session.active_org_id,

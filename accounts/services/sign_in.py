@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -56,11 +56,18 @@ def _choose_membership(memberships: list[Membership], org_reference: str | None)
 
 
 def session_start(
-    *, user: User, membership: Membership | None, amr: Sequence[str], meta: RequestMeta
+    *,
+    user: User,
+    membership: Membership | None,
+    amr: Sequence[str],
+    meta: RequestMeta,
+    authenticated_at: datetime | None = None,
 ) -> Session:
-    """Open a session (a refresh family) scoped to ``membership``'s org, or to no org."""
+    """Open a session (a refresh family) scoped to ``membership``'s org, or to no org. It counts as a
+    fresh proof of identity (step-up) unless ``authenticated_at`` carries an older one over."""
     now = timezone.now()
     return Session.objects.create(
+        authenticated_at=authenticated_at or now,
         user=user,
         membership=membership,
         active_org_id=membership.org_id if membership else None,
@@ -156,12 +163,15 @@ def session_open(
     meta: RequestMeta,
     org_reference: str | None = None,
     created: bool = False,
+    authenticated_at: datetime | None = None,
 ) -> tuple[SignIn, Session]:
     """:func:`sign_in` without its audit event, for flows that record their own (switch-org)."""
     memberships = user_memberships(user_id=user.id)
     membership = _choose_membership(memberships, org_reference)
     _lock_session_holder(user, membership)
-    session = session_start(user=user, membership=membership, amr=amr, meta=meta)
+    session = session_start(
+        user=user, membership=membership, amr=amr, meta=meta, authenticated_at=authenticated_at
+    )
     result = SignIn(
         user=user,
         pair=tokens.pair_for_session(session),
