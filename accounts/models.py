@@ -248,6 +248,8 @@ class MfaChallenge(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     digest = models.CharField(max_length=64, unique=True)
+    # A digest of the password hash at the first step: a password change in between voids the challenge.
+    password_fingerprint = models.CharField(max_length=64)
     method = models.CharField(max_length=32)
     amr = ArrayField(models.CharField(max_length=16), default=list, blank=True)
     org_reference = models.CharField(max_length=220, blank=True)

@@ -46,6 +46,9 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 _DEV_SECRET = "dev-insecure-secret-key-change-me-in-production-0123456789"
 _DEV_JWT_KEY = "dev-insecure-jwt-signing-key-change-me-in-production-0123456789"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", _DEV_SECRET)
+# Previous secret keys, while rotating DJANGO_SECRET_KEY: what they sealed or digested (authenticator
+# secrets, recovery codes, Django's own signatures) still opens. Comma list.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", _DEV_JWT_KEY)
 # HS256 signs with JWT_SIGNING_KEY; RS256/ES256 with JWT_PRIVATE_KEY (then JWT_SIGNING_KEY is unused).
 JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "").strip().upper() or "HS256"

@@ -30,5 +30,16 @@ def secret_digest(value: str, *, purpose: str) -> str:
     return salted_hmac(f"authsvc.{purpose}", value, algorithm="sha256").hexdigest()
 
 
+def secret_digests(value: str, *, purpose: str) -> list[str]:
+    """:func:`secret_digest` under ``SECRET_KEY`` and each of ``SECRET_KEY_FALLBACKS``: for long-lived
+    secrets (recovery codes) that must keep matching while the key is rotated."""
+    from django.conf import settings
+
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        salted_hmac(f"authsvc.{purpose}", value, secret=key, algorithm="sha256").hexdigest() for key in keys
+    ]
+
+
 def digests_match(a: str, b: str) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a, b)

@@ -79,6 +79,7 @@ class TotpSetupView(APIView):
         request=None,
         responses={
             200: TotpSetupSerializer,
+            400: error_response("`email_unverified`: verify the address first"),
             403: error_response("`reauthentication_required`"),
             409: error_response("`mfa_already_enabled`"),
         },

@@ -17,7 +17,7 @@ from accounts.api.common import (
     token_response,
 )
 from accounts.api.outputs import SIGN_IN_OR_MFA, SignInSerializer, sign_in_response
-from accounts.services.mfa import MfaRequired
+from accounts.services.mfa import second_factor_required
 from accounts.services.passwords import InvalidCredentials, user_authenticate
 from accounts.services.registration import signup_require_allowed, user_register
 from accounts.services.sign_in import sign_in
@@ -157,12 +157,10 @@ class OAuthTokenView(PasswordSignInView):
             user = user_authenticate(email=data["username"], password=data["password"], method="oauth_token")
         except InvalidCredentials:
             return _oauth_error("invalid_grant", "Invalid username or password.")
-        result = sign_in(user=user, method="oauth_token", amr=["pwd"], meta=RequestMeta.from_request(request))
-        if isinstance(
-            result, MfaRequired
-        ):  # no second step in the password grant: use login/ and mfa/verify/
+        if second_factor_required(user, ["pwd"]):  # the grant has no second step: login/ and mfa/verify/
             return _oauth_error("invalid_grant", "mfa_required")
-        pair = result.pair
+        meta = RequestMeta.from_request(request)
+        pair = sign_in(user=user, method="oauth_token", amr=["pwd"], meta=meta).pair
         body = {
             "access_token": pair.access,
             "token_type": "bearer",
@@ -172,7 +170,12 @@ class OAuthTokenView(PasswordSignInView):
         return token_response(request, body, pair, refresh_field="refresh_token")
 
     def sign_in_outcome(self, response: Response) -> str:
-        rejected = isinstance(response.data, dict) and response.data.get("error") == "invalid_grant"
+        # The right password of an MFA account, refused by the grant for its second step, is no wrong guess.
+        rejected = (
+            isinstance(response.data, dict)
+            and response.data.get("error") == "invalid_grant"
+            and response.data.get("error_description") != "mfa_required"
+        )
         return "failure" if rejected else super().sign_in_outcome(response)
 
 

@@ -40,7 +40,7 @@ from accounts.throttles import SlidingWindow
 from accounts.tokens import SECOND_FACTOR_AMR
 from core.errors import Conflict, InvalidInput, Unauthenticated
 from core.http import RequestMeta
-from core.secrets import digests_match, secret_digest, token_new
+from core.secrets import digests_match, secret_digest, secret_digests, token_new
 from tenants.audit import AuditEventType, audit_record, audit_record_after_request
 
 RECOVERY_CODE_COUNT = 10
@@ -64,6 +64,11 @@ class MfaAlreadyEnabled(Conflict):
 class MfaNotSetUp(InvalidInput):
     default_code = "mfa_not_set_up"
     default_detail = "Start with mfa/totp/setup/ and scan the code with an authenticator app."
+
+
+class EmailUnverified(InvalidInput):
+    default_code = "email_unverified"
+    default_detail = "Verify your email address first (email/verify/request/), then turn on MFA."
 
 
 class MfaNotEnabled(InvalidInput):
@@ -159,11 +164,16 @@ def _recovery_digest(code: str) -> str:
     return secret_digest(_recovery_normalized(code), purpose=f"{_DIGEST_PURPOSE}.recovery")
 
 
+def _recovery_digests(code: str) -> list[str]:
+    """Under the current and the fallback secret keys: codes outlive a key rotation."""
+    return secret_digests(_recovery_normalized(code), purpose=f"{_DIGEST_PURPOSE}.recovery")
+
+
 def _recovery_accept(user: User, code: str) -> bool:
     if not isinstance(code, str) or not 8 <= len(_recovery_normalized(code)) <= 32:
         return False
     used = RecoveryCode.objects.filter(
-        user_id=user.pk, digest=_recovery_digest(code), used_at__isnull=True
+        user_id=user.pk, digest__in=_recovery_digests(code), used_at__isnull=True
     ).update(used_at=timezone.now())
     if used:
         remaining = RecoveryCode.objects.filter(user_id=user.pk, used_at__isnull=True).count()
@@ -234,6 +244,10 @@ def totp_setup(user: User) -> TotpProposal:
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.mfa_enabled:
         raise MfaAlreadyEnabled()
+    if not user.email_verified:
+        # An unverified account may be a stranger's squat on someone's address, which the address's owner
+        # claims (accounts.services.users.account_claim): it must not lock them out with its own factor.
+        raise EmailUnverified()
     secret = pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended key length
     TotpDevice.objects.update_or_create(
         user_id=user.pk,
@@ -322,10 +336,17 @@ def second_factor_required(user: User, amr: Sequence[str]) -> bool:
     return user.mfa_enabled and not SECOND_FACTOR_AMR.intersection(amr)
 
 
+def _password_fingerprint(user: User) -> str:
+    """Changes with the password (whatever route changed it): a sign-in begun before can't be finished."""
+    return secret_digest(user.password, purpose=f"{_DIGEST_PURPOSE}.password")
+
+
 def challenge_start(*, user: User, method: str, amr: Sequence[str], org_reference: str | None) -> MfaRequired:
     token = token_new()
+    MfaChallenge.objects.filter(user_id=user.pk, expires_at__lt=timezone.now()).delete()  # their dead ones
     MfaChallenge.objects.create(
         user=user,
+        password_fingerprint=_password_fingerprint(user),
         digest=secret_digest(token, purpose=_DIGEST_PURPOSE),
         method=method,
         amr=list(amr),
@@ -350,6 +371,8 @@ def _challenge_for(token: str) -> MfaChallenge:
         raise TooManyAttempts()
     if not challenge.user.is_active or not challenge.user.mfa_enabled:
         raise MfaTokenInvalid()
+    if not digests_match(challenge.password_fingerprint, _password_fingerprint(challenge.user)):
+        raise MfaTokenInvalid()  # the password changed since the first step
     return challenge
 
 
@@ -364,7 +387,7 @@ def challenge_complete(*, token: str, code: str | None, recovery_code: str | Non
 
     with transaction.atomic(durable=True):
         challenge = _challenge_for(token)
-        _user_budget(challenge.user_id)
+        budget = _user_budget(challenge.user_id)
         try:
             method = second_factor_check(
                 challenge.user, code=code, recovery_code=recovery_code, context="sign_in"
@@ -374,6 +397,8 @@ def challenge_complete(*, token: str, code: str | None, recovery_code: str | Non
             failed = True
         else:
             MfaChallenge.objects.filter(pk=challenge.pk).update(used_at=timezone.now())
+            if budget is not None:
+                budget.give_back()  # the budget counts wrong codes only
             failed = False
     if failed:
         raise InvalidCode()
@@ -387,13 +412,15 @@ def challenge_complete(*, token: str, code: str | None, recovery_code: str | Non
     )
 
 
-def _user_budget(user_id: uuid.UUID) -> None:
+def _user_budget(user_id: uuid.UUID) -> SlidingWindow | None:
+    """A slot of the user's budget of wrong codes (given back when the code is right); 429 when spent."""
     rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get("mfa_verify_user")
     if not rate:
-        return
+        return None
     window = SlidingWindow(f"mfa_verify_user:{user_id}", rate)
     if not window.take():
         raise Throttled(wait=window.wait())
+    return window
 
 
 # --- Step-up ------------------------------------------------------------------------------------------
@@ -406,6 +433,11 @@ def reauthenticate(
     ``authenticated_at`` becomes now. 400 ``invalid_password`` / ``invalid_code``."""
     if password:
         if not user.check_password(password):
+            audit_record_after_request(
+                AuditEventType.MFA_VERIFICATION_FAILED,
+                subject_user_id=user.pk,
+                details={"context": "reauthenticate", "method": "password"},
+            )
             raise InvalidInput("The password is not valid.", code="invalid_password")
         method = "password"
     else:

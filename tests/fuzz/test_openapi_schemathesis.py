@@ -121,6 +121,7 @@ _STATE_CODES = {
     "invalid_code",  # a TOTP or recovery code that is not the account's
     "mfa_not_enabled",
     "mfa_not_set_up",
+    "email_unverified",  # enrolling needs a verified address
 }
 _RULE_FIELDS = {
     "/api/auth/magic-link/verify/": {"non_field_errors"},  # token, or email and code
