@@ -26,8 +26,8 @@ class ReauthenticationRequired(Forbidden):
 class HasActiveOrg(BasePermission):
     """The principal (``request.auth``) acts in an org; the tenant context is already set for it.
 
-    An org that requires MFA refuses a user without it (403 ``mfa_enrolment_required``); API keys are
-    not users and are unaffected."""
+    An org that requires MFA refuses a user without it (403 ``mfa_enrolment_required``), except on views
+    that say ``mfa_policy_exempt`` (leaving the org); API keys are not users and are unaffected."""
 
     def has_permission(self, request, view) -> bool:
         if request.user is None:
@@ -39,6 +39,7 @@ class HasActiveOrg(BasePermission):
             org.require_mfa
             and getattr(request.auth, "api_key_id", None) is None
             and not request.user.mfa_enabled
+            and not getattr(view, "mfa_policy_exempt", False)
         ):
             raise MfaEnrolmentRequired()
         return True

@@ -168,6 +168,7 @@ class OrganizationView(APIView):
 
 class OrganizationLeaveView(APIView):
     permission_classes = [IsAuthenticated, UserOnly, HasActiveOrg]
+    mfa_policy_exempt = True  # an org's MFA policy must not hold anyone in it
 
     @extend_schema(
         summary="Leave the organization; the caller's sessions in it end",

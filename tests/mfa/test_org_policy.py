@@ -11,7 +11,7 @@ import pytest
 from tenants.audit import AuditEventType as E
 from tenants.models import Organization
 from tenants.policy import MembershipRole
-from tests.api import bearer
+from tests.api import AUTH, bearer
 from tests.apikeys.helpers import new_key, with_key
 from tests.audit.helpers import events, only
 from tests.factories import add_member, make_user
@@ -172,3 +172,11 @@ def test_the_policy_of_one_org_does_not_reach_another(api_client, user, org, oth
     response = api_client.get(MEMBERS, **bearer(hank))
 
     assert response.status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_a_member_without_mfa_may_still_leave_the_org(api_client, required, bob_access):
+    """The policy keeps people out of the org's data, not in the org."""
+    response = api_client.post(f"{AUTH}/org/leave/", **bearer(bob_access))
+
+    assert response.status_code == HTTPStatus.NO_CONTENT
