@@ -11,12 +11,15 @@ import math
 from functools import wraps
 from types import SimpleNamespace
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpResponse
 
 from accounts.models import User, normalize_email
+from accounts.services.mfa import InvalidCode, second_factor_check
 from accounts.throttles import settle_sign_in, sign_in_throttles
 from tenants.audit import AuditEventType, audit_record
 from tenants.rls.context import cross_tenant
@@ -58,9 +61,39 @@ def _record_admin_sign_in(request, *, succeeded: bool) -> None:
     audit_record(AuditEventType.SIGN_IN_FAILED, actor_user_id=None, subject_user_id=user_id, details=details)
 
 
+class MfaAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login, with the second step a staff account with MFA on owes, as every API sign-in
+    does (``accounts.services.sign_in``): the authenticator's code or a recovery code, in the same form."""
+
+    code = forms.CharField(
+        label="Authenticator code",
+        required=False,
+        max_length=64,
+        strip=True,
+        help_text="With multi-factor authentication on: the 6 digits of your app, or a recovery code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)  # active and staff
+        if not user.mfa_enabled:
+            return
+        code = self.cleaned_data.get("code") or ""
+        is_totp = len(code) == 6 and code.isascii() and code.isdigit()
+        try:
+            second_factor_check(
+                user, code=code if is_totp else None, recovery_code=None if is_totp else code, context="admin"
+            )
+        except InvalidCode:
+            raise ValidationError(
+                "Enter the code of your authenticator app (or a recovery code).", code="mfa_required"
+            ) from None
+
+
 class AuthServiceAdminSite(admin.AdminSite):
     site_header = "authsvc administration"
     site_title = "authsvc admin"
+    login_form = MfaAdminAuthenticationForm
 
     def login(self, request, extra_context=None):
         if request.method != "POST":

@@ -42,4 +42,5 @@ def secret_digests(value: str, *, purpose: str) -> list[str]:
 
 
 def digests_match(a: str, b: str) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(a, b)
+    # As bytes: compare_digest refuses non-ASCII str with a TypeError (a 500 for hostile input).
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from accounts.api.common import NEW_PASSWORD, PASSWORD
-from accounts.api.outputs import SignInSerializer, sign_in_response
+from accounts.api.outputs import SIGN_IN_OR_MFA, sign_in_response
 from accounts.services.users import password_change
 from accounts.throttles import AccountRateThrottle, IPRateThrottle
 from core.fields import StrictCharField, validated
@@ -32,7 +32,7 @@ class PasswordChangeView(APIView):
         summary="Change the password; every other session ends",
         request=PasswordChangeInputSerializer,
         responses={
-            200: SignInSerializer,
+            200: SIGN_IN_OR_MFA,
             400: validation_error_response(
                 "`invalid_password` (the current password is wrong), or a field map for a weak new password"
             ),

@@ -39,6 +39,12 @@ class Migration(migrations.Migration):
             name="authenticated_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
+        # Existing sessions: signed in when they were created (not "now", which would let every live
+        # session pass step-up for AUTH_REAUTH_MINUTES after the deploy).
+        migrations.RunSQL(
+            "UPDATE accounts_session SET authenticated_at = created_at",
+            reverse_sql=migrations.RunSQL.noop,
+        ),
         migrations.AddField(
             model_name="user",
             name="mfa_enabled",

@@ -48,7 +48,7 @@ CHALLENGE_MINUTES = 5
 CHALLENGE_ATTEMPTS = 5
 _DIGEST_PURPOSE = "mfa"
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a sheet of paper
-_CODE = re.compile(r"\d{6}")
+_CODE = re.compile(r"[0-9]{6}")  # ASCII: "\d" would admit other scripts' digits
 
 
 class InvalidCode(InvalidInput):

@@ -145,6 +145,9 @@ class OrganizationView(APIView):
         data = validated(OrganizationUpdateInputSerializer, request)
         membership = request.auth.membership
         if "require_mfa" in data:  # first: a refused policy change must not leave a rename behind
+            require_recent_authentication(
+                request
+            )  # a security policy: step-up, as for the other sensitive actions
             organization_mfa_policy_set(org=request.auth.org, require=data["require_mfa"], actor=membership)
         if "name" in data:
             membership.org = organization_rename(org=request.auth.org, name=data["name"])
