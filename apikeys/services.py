@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apikeys.models import KEY_PREFIX, ApiKey
 from core.errors import InvalidInput, NotFound
-from core.secrets import digests_match, secret_digest, token_new
+from core.secrets import digests_match, secret_digest, secret_digests, token_new
 from tenants.audit import AuditEventType, audit_record
 from tenants.policy import API_KEY_DEFAULT_SCOPES, API_KEY_SCOPES
 from tenants.rls.context import cross_tenant_enter
@@ -149,7 +149,9 @@ def key_lookup(raw: str) -> tuple[tuple | None, str]:
         return None, "unknown"
     public_id, secret = parsed
     rows = cross_tenant_enter(_LOOKUP_SQL, {"public_id": public_id})
-    if not rows or not digests_match(rows[0][3], secret_digest(secret, purpose=DIGEST_PURPOSE)):
+    # Under DJANGO_SECRET_KEY_FALLBACKS too: rotating the secret key must not kill every server's key.
+    digests = secret_digests(secret, purpose=DIGEST_PURPOSE)
+    if not rows or not any(digests_match(rows[0][3], digest) for digest in digests):
         return None, "unknown"
     row = rows[0]
     if row[6] is not None:
