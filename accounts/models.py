@@ -143,6 +143,7 @@ class RevokeReason(models.TextChoices):
     ACCESS_LOST = "access_lost"
     ADMIN = "admin"
     ACCOUNT_CLAIMED = "account_claimed"  # the address's owner proved it on an unverified account
+    MFA_ENABLED = "mfa_enabled"  # the user turned MFA on: sessions that never passed it end
     # Written by the database triggers (migrations accounts.0003 and, for PASSWORD_CHANGED, 0004):
     USER_DEACTIVATED = "user_deactivated"
     MEMBERSHIP_ENDED = "membership_ended"

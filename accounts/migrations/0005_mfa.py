@@ -65,6 +65,7 @@ class Migration(migrations.Migration):
                     ("access_lost", "Access Lost"),
                     ("admin", "Admin"),
                     ("account_claimed", "Account Claimed"),
+                    ("mfa_enabled", "Mfa Enabled"),
                     ("user_deactivated", "User Deactivated"),
                     ("membership_ended", "Membership Ended"),
                 ],

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.exceptions import Throttled
 
-from accounts.models import MfaChallenge, RecoveryCode, Session, TotpDevice, User
+from accounts.models import MfaChallenge, RecoveryCode, RevokeReason, Session, TotpDevice, User
 from accounts.throttles import SlidingWindow
 from accounts.tokens import SECOND_FACTOR_AMR
 from core.errors import Conflict, InvalidInput, Unauthenticated
@@ -267,7 +267,8 @@ def totp_confirm(*, user: User, session_id: uuid.UUID, session_amr: Sequence[str
     """Activate the proposed authenticator with a code from it; returns the recovery codes (shown once).
 
     The code proves the factor, so the caller's session now counts as having passed it (``otp`` in its
-    ``amr``, from its next pair on)."""
+    ``amr``, from its next pair on). Every other session of the user ends: none of them passed it, and
+    the factor is meant to stand between the password and the account from now on."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.mfa_enabled:
         raise MfaAlreadyEnabled()
@@ -280,6 +281,9 @@ def totp_confirm(*, user: User, session_id: uuid.UUID, session_amr: Sequence[str
     User.objects.filter(pk=user.pk).update(mfa_enabled=True)
     codes = _recovery_codes_issue(user)
     Session.objects.filter(id=session_id, user_id=user.pk).update(amr=_amr_with_otp(session_amr))
+    from accounts.services.sessions import sessions_revoke_for_user  # sessions -> sign_in -> this module
+
+    sessions_revoke_for_user(user_id=user.pk, reason=RevokeReason.MFA_ENABLED, keep=session_id)
     audit_record(AuditEventType.MFA_ENROLLED, subject_user_id=user.pk, details={"method": "totp"})
     return codes
 

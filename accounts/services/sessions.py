@@ -195,6 +195,7 @@ _REVOCATION_EVENTS = {
     RevokeReason.REVOKED_BY_USER: AuditEventType.SESSION_REVOKED,
     RevokeReason.ADMIN: AuditEventType.SESSION_REVOKED,
     RevokeReason.ACCOUNT_CLAIMED: AuditEventType.SESSION_REVOKED,
+    RevokeReason.MFA_ENABLED: AuditEventType.SESSION_REVOKED,
 }
 
 

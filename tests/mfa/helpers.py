@@ -170,3 +170,15 @@ def sign_in_long_ago(token: str, minutes: int = 11) -> None:
 def challenge_expire() -> None:
     """Every pending challenge is past its 5 minutes."""
     MfaChallenge.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+
+def first_factor_session(email: str = "ada@example.com") -> str:
+    """The access token of a session with a first factor only (``amr`` ``["pwd"]``) for a user who has
+    MFA on: a state no sign-in produces (the gate, and enrolment ends every other session), opened here
+    directly, so the defences behind it (invitation accept, password change) can be tested."""
+    from accounts.services.sign_in import session_open
+    from core.http import RequestMeta
+
+    user = User.objects.get(email=email)
+    result, _ = session_open(user=user, amr=["pwd"], meta=RequestMeta(ip=None, user_agent="test"))
+    return result.pair.access

@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from django.conf import settings
 
-from accounts.models import RecoveryCode, TotpDevice, User
+from accounts.models import RecoveryCode, Session, TotpDevice, User
 from accounts.services import mfa as mfa_service
 from tests.api import AUTH, bearer, claims, login
 from tests.mfa.helpers import (
@@ -210,14 +210,15 @@ def test_the_enrolling_session_is_at_aal2_from_its_next_pair(api_client, user, o
 
 
 @pytest.mark.django_db
-def test_another_session_of_the_user_stays_at_aal1_after_enrolment(api_client, ada_access):
+def test_enrolment_ends_the_users_other_sessions(api_client, ada_access):
+    """None of them passed the new factor: from now on it stands between the password and the account."""
     other = signed_in(api_client)
     enrol(api_client, ada_access)
 
     refreshed = post(api_client, REFRESH, {"refresh": other["refresh"]})
 
-    assert refreshed.status_code == HTTPStatus.OK, refreshed.content
-    assert assurance(refreshed.json()["access"]) == (["pwd"], "aal1", 1)
+    assert refreshed.status_code == HTTPStatus.UNAUTHORIZED
+    assert Session.objects.get(id=claims(other["access"])["sid"]).revoked_reason == "mfa_enabled"
 
 
 @pytest.mark.django_db

@@ -27,6 +27,7 @@ from tests.mfa.helpers import (
     assert_mfa_required,
     assurance,
     enrol,
+    first_factor_session,
     mfa_token_for,
     post,
     signed_in,
@@ -154,12 +155,10 @@ def test_the_social_code_flow_answers_mfa_required(api_client, google, google_us
 
 @pytest.fixture
 def bob_sessions(api_client, user, org):
-    """Bob (no org) signed in twice with his password: the first session, then his enrolment in a second.
-    The first session predates his enrolment (no ``otp``)."""
+    """Bob (no org) enrolled; and a session of his with the password alone (no ``otp``)."""
     make_user(email="bob@example.com")
-    before = signed_in(api_client, "bob@example.com")["access"]
     enrolled = enrol(api_client, signed_in(api_client, "bob@example.com")["access"])
-    return before, enrolled
+    return first_factor_session("bob@example.com"), enrolled
 
 
 @pytest.mark.django_db
@@ -241,8 +240,8 @@ def test_password_change_in_the_enrolling_session_keeps_its_amr(api_client, ada_
 def test_password_change_in_a_session_that_predates_enrolment_owes_the_second_factor(api_client, user, org):
     """The change itself goes through (the current password was proven), every session ends, and the
     new one is a sign-in like any other: without otp in the old session's amr, it owes the second step."""
-    old = signed_in(api_client)["access"]
     enrol(api_client, signed_in(api_client)["access"])
+    old = first_factor_session()
 
     response = post(
         api_client, PASSWORD_CHANGE, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, old
