@@ -119,11 +119,16 @@ def verifying_key(public_key: Any) -> VerifyingKey:
     return VerifyingKey(kid=key_id(public_key), algorithm=algorithm_of(public_key), key=public_key)
 
 
+def _unescaped(text: str) -> str:
+    """A PEM written on one line with literal ``\\n`` escapes (as env files need), as the PEM it stands for."""
+    return text if "\n" in text else text.replace("\\n", "\n")
+
+
 def _pem_text(setting: str, value: str, base_dir: Path) -> str:
     """A setting's PEM: written inline (literal ``\\n`` escapes allowed, as env files need), or a file path."""
     value = value.strip()
     if "-----BEGIN" in value:
-        return value if "\n" in value else value.replace("\\n", "\n")
+        return _unescaped(value)
     path = Path(value).expanduser()
     path = path if path.is_absolute() else base_dir / path
     try:
@@ -161,7 +166,7 @@ def public_keys_load(setting: str, value: str, base_dir: Path) -> list[Any]:
     )
     keys = []
     for text in texts:
-        for block in _pem_blocks(setting, text if "\n" in text else text.replace("\\n", "\n")):
+        for block in _pem_blocks(setting, _unescaped(text)):
             if b"PRIVATE KEY" in block.split(b"\n", 1)[0]:
                 raise KeyConfigError(f"{setting} must list public keys only: it holds a private key")
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 TOKEN_BYTES = 32  # 256 bits; URL-safe base64 without padding: 43 characters
@@ -21,24 +22,25 @@ def code_new(digits: int = 6) -> str:
     return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
-def secret_digest(value: str, *, purpose: str) -> str:
-    """HMAC-SHA256 of ``value`` under ``SECRET_KEY`` and ``purpose``, hex (64 characters).
+def secret_keys() -> list[str]:
+    """``SECRET_KEY``, then each of ``SECRET_KEY_FALLBACKS`` (env ``DJANGO_SECRET_KEY_FALLBACKS``): what a
+    long-lived secret sealed or digested under an older key still opens with during a rotation."""
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def secret_digest(value: str, *, purpose: str, secret: str | None = None) -> str:
+    """HMAC-SHA256 of ``value`` under ``secret`` (default ``SECRET_KEY``) and ``purpose``, hex (64 characters).
 
     Keyed, so a copy of the database alone cannot test guesses of short secrets (a 6-digit code) offline;
     ``purpose`` keeps one kind of secret from matching another's digest.
     """
-    return salted_hmac(f"authsvc.{purpose}", value, algorithm="sha256").hexdigest()
+    return salted_hmac(f"authsvc.{purpose}", value, secret=secret, algorithm="sha256").hexdigest()
 
 
 def secret_digests(value: str, *, purpose: str) -> list[str]:
-    """:func:`secret_digest` under ``SECRET_KEY`` and each of ``SECRET_KEY_FALLBACKS``: for long-lived
-    secrets (recovery codes) that must keep matching while the key is rotated."""
-    from django.conf import settings
-
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [
-        salted_hmac(f"authsvc.{purpose}", value, secret=key, algorithm="sha256").hexdigest() for key in keys
-    ]
+    """:func:`secret_digest` under each of :func:`secret_keys`: for long-lived secrets (API keys, recovery
+    codes) that must keep matching while the key is rotated."""
+    return [secret_digest(value, purpose=purpose, secret=key) for key in secret_keys()]
 
 
 def digests_match(a: str, b: str) -> bool:

@@ -40,7 +40,7 @@ from accounts.throttles import SlidingWindow
 from accounts.tokens import SECOND_FACTOR_AMR
 from core.errors import Conflict, InvalidInput, Unauthenticated
 from core.http import RequestMeta
-from core.secrets import digests_match, secret_digest, secret_digests, token_new
+from core.secrets import digests_match, secret_digest, secret_digests, secret_keys, token_new
 from tenants.audit import AuditEventType, audit_record, audit_record_after_request
 
 RECOVERY_CODE_COUNT = 10
@@ -99,17 +99,10 @@ class MfaRequired:
 
 def _fernet() -> MultiFernet:
     """Keys derived from SECRET_KEY (then SECRET_KEY_FALLBACKS, so rotating it keeps enrolments readable)."""
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet(
-        [
-            Fernet(
-                base64.urlsafe_b64encode(
-                    salted_hmac("authsvc.mfa.totp", "", secret=key, algorithm="sha256").digest()
-                )
-            )
-            for key in keys
-        ]
+    keys = (
+        salted_hmac("authsvc.mfa.totp", "", secret=key, algorithm="sha256").digest() for key in secret_keys()
     )
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
 
 
 def _seal(secret: str) -> str:
@@ -203,6 +196,23 @@ def _device(user: User, *, lock: bool = False, confirmed: bool = True) -> TotpDe
     return device
 
 
+def _verification_failed(user: User, *, context: str, method: str) -> None:
+    # After the response, in a transaction of its own: the 400 rolls the request's back.
+    audit_record_after_request(
+        AuditEventType.MFA_VERIFICATION_FAILED,
+        subject_user_id=user.pk,
+        details={"context": context, "method": method},
+    )
+
+
+def _password_proven(user: User, password: str, *, context: str) -> bool:
+    """Whether ``password`` is ``user``'s; a wrong one is audited like a wrong code."""
+    if user.check_password(password):
+        return True
+    _verification_failed(user, context=context, method="password")
+    return False
+
+
 def second_factor_check(user: User, *, code: str | None, recovery_code: str | None, context: str) -> str:
     """Check a TOTP code or a recovery code of ``user`` (MFA on); returns the method that passed
     (``totp`` / ``recovery_code``), or 400 ``invalid_code`` (audited with ``context``)."""
@@ -212,12 +222,7 @@ def second_factor_check(user: User, *, code: str | None, recovery_code: str | No
             return "totp"
         if recovery_code and _recovery_accept(user, recovery_code):
             return "recovery_code"
-    # After the response, in a transaction of its own: the 400 rolls the request's back.
-    audit_record_after_request(
-        AuditEventType.MFA_VERIFICATION_FAILED,
-        subject_user_id=user.pk,
-        details={"context": context, "method": "totp" if code else "recovery_code"},
-    )
+    _verification_failed(user, context=context, method="totp" if code else "recovery_code")
     raise InvalidCode()
 
 
@@ -300,12 +305,7 @@ def totp_disable(*, user: User, code: str | None, recovery_code: str | None, pas
     if not user.mfa_enabled:
         raise MfaNotEnabled()
     if password:
-        if not user.check_password(password):
-            audit_record_after_request(
-                AuditEventType.MFA_VERIFICATION_FAILED,
-                subject_user_id=user.pk,
-                details={"context": "disable", "method": "password"},
-            )
+        if not _password_proven(user, password, context="disable"):
             raise InvalidCode("The password is not valid.")
         method = "password"
     else:
@@ -436,12 +436,7 @@ def reauthenticate(
     """Prove again who is at the keyboard (the password, or a code when MFA is on): the session's
     ``authenticated_at`` becomes now. 400 ``invalid_password`` / ``invalid_code``."""
     if password:
-        if not user.check_password(password):
-            audit_record_after_request(
-                AuditEventType.MFA_VERIFICATION_FAILED,
-                subject_user_id=user.pk,
-                details={"context": "reauthenticate", "method": "password"},
-            )
+        if not _password_proven(user, password, context="reauthenticate"):
             raise InvalidInput("The password is not valid.", code="invalid_password")
         method = "password"
     else:
