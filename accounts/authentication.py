@@ -23,6 +23,8 @@ class BearerAuthentication(BaseAuthentication):
 
     A token whose session was revoked, whose user was deactivated or whose membership ended is refused
     on its next request, not at expiry. The tenant context for the request's transaction is set here.
+    A view that shows the user's organizations lists the HTTP methods that need them in
+    ``principal_memberships``: the list then rides in the same round trip (``Principal.memberships``).
     """
 
     keyword = b"bearer"
@@ -39,7 +41,9 @@ class BearerAuthentication(BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise tokens.InvalidToken() from exc
-        principal = principal_for_access(tokens.decode_access(raw))
+        view = (request.parser_context or {}).get("view")
+        with_memberships = request.method in getattr(view, "principal_memberships", ())
+        principal = principal_for_access(tokens.decode_access(raw), with_memberships=with_memberships)
         if principal is None:
             raise SessionRevoked()
         return principal.user, principal

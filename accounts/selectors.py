@@ -13,6 +13,7 @@ from accounts.tokens import Claims
 from core.sql import ModelColumns
 from tenants.models import Membership, Organization
 from tenants.rls.context import execute_in_org
+from tenants.selectors import USER_MEMBERSHIPS_SQL, memberships_from_rows
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Principal:
     membership: Membership | None
     org: Organization | None
     authenticated_at: datetime | None = None  # its sign-in or last reauthenticate/ (step-up)
+    # All the user's active memberships, when the view asked for them with the principal (me/, orgs/)
+    memberships: list[Membership] | None = None
 
 
 _USER = ModelColumns(User, "u")
@@ -47,18 +50,33 @@ WHERE s.id = %(sid)s AND s.user_id = %(user_id)s
 """  # noqa: S608 (column lists come from model metadata)
 
 
-def principal_for_access(claims: Claims) -> Principal | None:
+_PRINCIPAL_WITH_MEMBERSHIPS_SQL = f"{_PRINCIPAL_SQL};\n{USER_MEMBERSHIPS_SQL}"
+
+
+def principal_for_access(claims: Claims, *, with_memberships: bool = False) -> Principal | None:
     """The live principal behind a verified access token, with ``app.current_org`` set; else ``None``.
 
-    One round trip: the session is alive, the user active and, for an org-scoped token, the membership
-    active, the user's own and in that org. Must run inside the request's transaction (the org
-    setting is local to it).
+    One round trip (with the transaction's ``BEGIN`` when it is the request's first statement): the
+    session is alive, the user active and, for an org-scoped token, the membership active, the user's
+    own and in that org. ``with_memberships`` lists the user's memberships in the same message (read as
+    their own rows; dropped unless the principal is alive). Must run inside the request's transaction
+    (the org setting is local to it).
     """
+    params = claims.identity_params()
     with connection.cursor() as cursor:
-        execute_in_org(cursor, claims.org_id, _PRINCIPAL_SQL, claims.identity_params())
+        if with_memberships:
+            params["own_user"] = str(claims.user_id)
+            execute_in_org(cursor, claims.org_id, _PRINCIPAL_WITH_MEMBERSHIPS_SQL, params)
+        else:
+            execute_in_org(cursor, claims.org_id, _PRINCIPAL_SQL, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+        if row is None:
+            return None
+        memberships = None
+        if with_memberships:
+            cursor.nextset()  # past set_config
+            cursor.nextset()
+            memberships = memberships_from_rows(cursor.fetchall())
     user = _USER.instance(row)
     membership = org = None
     if claims.membership_id is not None:
@@ -72,6 +90,7 @@ def principal_for_access(claims: Claims) -> Principal | None:
         membership=membership,
         org=org,
         authenticated_at=row[-1],
+        memberships=memberships,
     )
 
 

@@ -10,16 +10,15 @@ has configured this process, which happens after the database is migrated.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
 import secrets
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from core.postgres.trace import WireTrace, wire_trace
 
 if TYPE_CHECKING:
     from django.test.utils import CaptureQueriesContext
@@ -46,41 +45,14 @@ class DbWork:
     statements: list[str]
 
 
-@contextlib.contextmanager
-def wire_trace() -> Iterator[dict[str, Any]]:
-    """Trace the libpq protocol of Django's connection: every ReadyForQuery ends one round trip.
-
-    The yielded dict is filled on exit with ``round_trips`` and ``statements`` (abbreviated).
-    """
-    from django.db import connection
-    from psycopg import pq
-
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    box: dict[str, Any] = {}
-    with tempfile.TemporaryFile("w+") as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield box
-        finally:
-            pgconn.untrace()
-            trace.seek(0)
-            lines = trace.read().splitlines()
-    text = "\n".join(lines) + "\n"
-    box["round_trips"] = sum(1 for line in lines if "\tReadyForQuery" in line)
-    box["statements"] = [
-        _abbreviate(match.group(2))
-        for match in re.finditer(
-            r'^F\t\d+\t(Query|Parse)\t (?:"[^"\n]*" )?"(.*?)"[^"\n]*\n(?=[FB]\t)', text, re.M | re.S
-        )
-    ]
-
-
 def _abbreviate(statement: str, limit: int = 48) -> str:
     """Each ``;``-separated part of a statement on one line, cut at ``limit`` characters, for the table."""
     parts = [re.sub(r"\s+", " ", part).strip() for part in statement.split(";")]
     return "; ".join(part if len(part) <= limit else part[: limit - 1] + "…" for part in parts if part)
+
+
+def _statements(wire: WireTrace) -> list[str]:
+    return [_abbreviate(message) for message in wire.messages]
 
 
 def _sql_count(captured: CaptureQueriesContext) -> int:
@@ -131,9 +103,7 @@ def database_work() -> tuple[list[DbWork], list[str]]:
         close_old_connections()
         with CaptureQueriesContext(connection) as queries, wire_trace() as wire:
             response = client.generic(method, path, data or "", content_type="application/json", **extra)
-        return DbWork(
-            label, response.status_code, _sql_count(queries), wire["round_trips"], wire["statements"]
-        )
+        return DbWork(label, response.status_code, _sql_count(queries), wire.round_trips, _statements(wire))
 
     def authentication_only(label: str, authenticator: BaseAuthentication) -> DbWork:
         """``authenticate`` alone, inside a transaction that is already open, as in a request."""
@@ -143,9 +113,7 @@ def database_work() -> tuple[list[DbWork], list[str]]:
                 cursor.execute("SELECT 1")  # the request transaction is open (BEGIN paid) already
             with CaptureQueriesContext(connection) as queries, wire_trace() as wire:
                 result = authenticator.authenticate(request)
-        return DbWork(
-            label, 200 if result else 401, _sql_count(queries), wire["round_trips"], wire["statements"]
-        )
+        return DbWork(label, 200 if result else 401, _sql_count(queries), wire.round_trips, _statements(wire))
 
     work = [
         traced("bare Django `GET /bench/django/`", "GET", "/bench/django/"),

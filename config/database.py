@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 EMBEDDED_DATABASE_NAME = "authsvc"
+CONNECT_TIMEOUT_SECONDS = 5
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
     options = dict(parse_qsl(parts.query))
     host = options.pop("host", None) or parts.hostname or ""
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "core.postgres",  # Django's backend, minus two round trips a request
         "NAME": unquote(parts.path.lstrip("/")) or "postgres",
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
@@ -83,6 +84,9 @@ def database_settings(
     """
     runtime = parse_database_url(url)
     runtime.update(CONN_MAX_AGE=conn_max_age, CONN_HEALTH_CHECKS=True, ATOMIC_REQUESTS=True)
+    # A database that does not answer fails the request with 503 within seconds, not a worker hung on
+    # connect (DATABASE_URL's own ?connect_timeout= wins).
+    runtime["OPTIONS"].setdefault("connect_timeout", str(CONNECT_TIMEOUT_SECONDS))
     if migrate_url:
         owner_source = parse_database_url(migrate_url)
     else:

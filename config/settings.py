@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "tenants.audit.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",  # 503, not 500, when the database is out of reach
 ]
 
 ROOT_URLCONF = "config.urls"

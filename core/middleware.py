@@ -1,19 +1,23 @@
-"""HTTP security middleware: the redirect to HTTPS, no caching of API responses, and django-csp's
-Content-Security-Policy built once. The other security headers come from Django's ``SecurityMiddleware``
-(config/settings.py)."""
+"""HTTP middleware: the redirect to HTTPS, no caching of API responses, django-csp's Content-Security-Policy
+built once, and 503 for a database that cannot be reached. The other security headers come from Django's
+``SecurityMiddleware`` (config/settings.py)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.http import HttpResponsePermanentRedirect
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.http.request import split_domain_port
 
 from core.http import is_local_host
+
+logger = logging.getLogger(__name__)
 
 # Load balancers and orchestrators probe these over plain HTTP (under a Host that ALLOWED_HOSTS lists:
 # any other gets 400 from CommonMiddleware, as every request does).
@@ -107,4 +111,41 @@ class StaticCSPMiddleware(CSPMiddleware):
         if header_ro:
             response.headers.setdefault("Content-Security-Policy-Report-Only", header_ro)
         request.csp_nonce = None  # too late for a nonce now (the library raises on a late use instead)
+        return response
+
+
+DATABASE_UNAVAILABLE = {
+    "detail": "The service is briefly unavailable; try again.",
+    "code": "service_unavailable",
+}
+RETRY_AFTER_SECONDS = 1
+
+
+class DatabaseUnavailableMiddleware:
+    """A request that lost its database (server down, restarting or unreachable; a connection broken
+    in use; a statement cancelled or timed out) is answered **503** with ``Retry-After``, never 500.
+
+    The request's transaction was rolled back (or never began), so nothing was half-written, and Django
+    drops the broken connection when the request ends: the next request connects afresh, without an app
+    restart. A connection the server closed between requests never gets here, as the backend replaces it
+    before use (``core.postgres``).
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning(
+            "database unavailable: %s %s answered 503: %s", request.method, request.path, exception
+        )
+        if request.path_info.startswith("/api/"):
+            response = JsonResponse(DATABASE_UNAVAILABLE, status=503)
+        else:
+            response = HttpResponse(DATABASE_UNAVAILABLE["detail"], status=503, content_type="text/plain")
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -8,29 +8,43 @@ from django.db.models import Q
 
 from core.sql import ModelColumns
 from tenants.models import Membership, Organization
-from tenants.rls.context import cross_tenant_rows
+from tenants.rls.context import own_rows, own_rows_sql
 
 _MEMBERSHIP = ModelColumns(Membership, "m")
 _ORG = ModelColumns(Organization, "o")
 _MEMBERSHIPS_SQL = f"""
 SELECT {_MEMBERSHIP.sql}, {_ORG.sql}
 FROM tenants_membership m JOIN tenants_organization o ON o.id = m.org_id
-WHERE m.user_id = %s AND m.is_active
+WHERE m.user_id = %(own_user)s AND m.is_active
 ORDER BY o.name, o.slug
 """  # noqa: S608 (column lists come from model metadata)
 
+# The membership list as the user's own rows (tenants.rls.context.own_rows_sql): three statements, the
+# list being the second. ``accounts.selectors`` sends it in the authentication's round trip.
+USER_MEMBERSHIPS_SQL = own_rows_sql(_MEMBERSHIPS_SQL)
 
-def user_memberships(*, user_id: uuid.UUID) -> list[Membership]:
-    """Every active membership of a user, across orgs, with the org loaded (the cross-tenant path).
 
-    On every sign-in and ``me/``: one round trip through ``cross_tenant_rows``.
-    """
+def memberships_from_rows(rows) -> list[Membership]:
+    """The memberships (with their orgs) in the rows of ``USER_MEMBERSHIPS_SQL``'s list."""
     memberships = []
-    for row in cross_tenant_rows(_MEMBERSHIPS_SQL, [user_id]):
+    for row in rows:
         membership = _MEMBERSHIP.instance(row)
         membership.org = _ORG.instance(row, _MEMBERSHIP.width)
         memberships.append(membership)
     return memberships
+
+
+def user_memberships(*, user_id: uuid.UUID) -> list[Membership]:
+    """Every active membership of a user, across orgs, with the org loaded: the user's own rows, read
+    under RLS in one round trip (no cross-tenant role). For sign-in, ``me/`` and ``orgs/``."""
+    return memberships_from_rows(own_rows(_MEMBERSHIPS_SQL, {}, user_id=user_id))
+
+
+def caller_memberships(request) -> list[Membership]:
+    """The signed-in user's memberships: those read with the principal when the view asked for them
+    (``principal_memberships``, accounts.authentication), else read now."""
+    memberships = getattr(request.auth, "memberships", None)
+    return memberships if memberships is not None else user_memberships(user_id=request.user.id)
 
 
 def organization_lookup(*, reference: str) -> Organization | None:

@@ -18,7 +18,7 @@ from tenants.api.permissions import UserOnly
 from tenants.api.serializers import OrganizationMembershipSerializer
 from tenants.models import Membership
 from tenants.policy import role_level, role_permissions
-from tenants.selectors import user_memberships
+from tenants.selectors import caller_memberships
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,11 @@ ME_KEY = MeKeySerializer()
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]  # GET also for an API key (PATCH: users only, below)
+    principal_memberships = ("GET", "PATCH")  # read with the principal (accounts.authentication)
 
     def _body(self, request) -> dict:
         me = Me(
-            user=request.user,
-            membership=request.auth.membership,
-            memberships=user_memberships(user_id=request.user.id),
+            user=request.user, membership=request.auth.membership, memberships=caller_memberships(request)
         )
         return render(ME, me)
 

@@ -24,7 +24,7 @@ from tenants.api.serializers import (
     OrganizationMembershipSerializer,
     OrganizationUpdateInputSerializer,
 )
-from tenants.selectors import organization_members, user_memberships
+from tenants.selectors import caller_memberships, organization_members
 from tenants.services import (
     member_leave,
     member_remove,
@@ -37,11 +37,13 @@ from tenants.services import (
 
 
 class OrganizationListView(APIView):
+    principal_memberships = ("GET",)  # read with the principal (accounts.authentication)
+
     @extend_schema(
         summary="The user's organizations", responses={200: OrganizationMembershipSerializer(many=True)}
     )
     def get(self, request):
-        memberships = user_memberships(user_id=request.user.id)
+        memberships = caller_memberships(request)
         return Response([render(ORGANIZATION_MEMBERSHIP, membership) for membership in memberships])
 
     @extend_schema(

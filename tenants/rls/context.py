@@ -22,7 +22,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, transaction
 
+from core.postgres.base import execute_first
+
 ORG_SETTING = "app.current_org"
+USER_SETTING = "app.current_user"  # set for one statement at a time by own_rows_sql
 
 
 class TenantContextError(RuntimeError):
@@ -60,7 +63,7 @@ def execute_in_org(cursor, org_id: uuid.UUID | None, sql: str, params: dict[str,
     scope, which lasts for the rest of the transaction as with :func:`activate_org`.
     """
     _require_transaction(cursor.db.alias)
-    cursor.execute(f"{_SET_ORG_SQL};\n{sql}", {**_org_params(org_id), **params})
+    execute_first(cursor, f"{_SET_ORG_SQL};\n{sql}", {**_org_params(org_id), **params})
     cursor.nextset()
 
 
@@ -79,8 +82,33 @@ def execute_once_in_org(cursor, org_id: uuid.UUID | None, sql: str, params: dict
     cursor is left on ``sql``'s result.
     """
     _require_transaction(cursor.db.alias)
-    cursor.execute(_SCOPED_ONCE_SQL.format(sql=sql), {**_org_params(org_id), **params})
+    execute_first(cursor, _SCOPED_ONCE_SQL.format(sql=sql), {**_org_params(org_id), **params})
     cursor.nextset()
+
+
+def own_rows_sql(sql: str) -> str:
+    """``sql`` as a message that the own-rows policies apply to: it runs with ``app.current_user`` set to
+    the ``%(own_user)s`` parameter, which is cleared again right after (three statements, one round trip;
+    ``sql``'s result is the second).
+
+    Security decision: a user's own memberships in other orgs are theirs to list at sign-in and on
+    ``me/``, so that read need not be cross-tenant. Tenant tables keep the one org policy; a table that
+    lets its rows be read by their user adds a ``FOR SELECT`` policy on ``USER_SETTING`` (the membership
+    table does, tenants.migrations.0005). The setting lives for this one statement only, so no other
+    query of the request, filtered or not, sees a row outside the request's org.
+    """
+    return (
+        f"SELECT set_config('{USER_SETTING}', %(own_user)s, true);\n{sql};\n"
+        f"SELECT set_config('{USER_SETTING}', '', true)"
+    )
+
+
+def own_rows(sql: str, params: dict[str, Any], *, user_id: uuid.UUID, using: str = "default") -> list:
+    """The rows of :func:`own_rows_sql` (``sql`` read as ``user_id``'s own rows), in one round trip."""
+    with connections[using].cursor() as cursor:
+        execute_first(cursor, own_rows_sql(sql), {**params, "own_user": str(user_id)})
+        cursor.nextset()
+        return cursor.fetchall()
 
 
 def current_org_id(*, using: str = "default") -> uuid.UUID | None:
@@ -159,7 +187,8 @@ def cross_tenant_enter(sql: str, params: dict[str, Any], *, using: str = "defaul
     quote = connection.ops.quote_name
     _require_transaction(using)
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_first(
+            cursor,
             "SAVEPOINT cross_tenant_enter; "  # noqa: S608 (the caller's fixed SQL, quoted role names)
             "SELECT set_config('app.enter_previous_role', current_user, true); "
             f"SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}; "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 import config.views
+from tests.outage import database_unreachable
 
 
 @pytest.mark.django_db
@@ -51,14 +52,8 @@ def test_readyz_is_unavailable_when_the_self_check_cannot_reach_the_database(cli
 @pytest.mark.django_db(transaction=True)
 def test_readyz_is_unavailable_when_the_database_is_down(client):
     client.raise_request_exception = False
-    saved_host = connection.settings_dict["HOST"]
-    connection.close()
-    connection.settings_dict["HOST"] = "/nonexistent-socket-dir"
-    try:
+    with database_unreachable():
         response = client.get("/readyz")
-    finally:
-        connection.close()
-        connection.settings_dict["HOST"] = saved_host
     assert response.status_code == 503
 
 

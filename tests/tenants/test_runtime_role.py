@@ -92,7 +92,18 @@ def test_every_tenant_table_has_the_tenant_and_cross_tenant_policies():
     policies = tenant_table_rows(
         "ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY p.polname)"
     )
+    # The membership table alone lets a user read their own rows (tenants.migrations.0005), read-only.
+    own = policies.pop("tenants_membership")
+    assert own == (["cross_tenant", "own_memberships", "tenant_isolation"],)
     assert all(names == (["cross_tenant", "tenant_isolation"],) for names in policies.values()), policies
+
+
+@pytest.mark.django_db
+def test_the_own_rows_policy_only_reads():
+    commands = tenant_table_rows(
+        "ARRAY(SELECT p.polcmd::text FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'own_memberships')"
+    )
+    assert commands["tenants_membership"] == (["r"],)
 
 
 @pytest.mark.django_db
