@@ -10,10 +10,11 @@ from django.db import connection
 
 from accounts.models import Session, User, session_alive_sql
 from accounts.tokens import Claims
+from core.postgres.base import Prepared
 from core.sql import ModelColumns
 from tenants.models import Membership, Organization
 from tenants.rls.context import execute_in_org
-from tenants.selectors import USER_MEMBERSHIPS_SQL, memberships_from_rows
+from tenants.selectors import USER_MEMBERSHIPS, memberships_from_rows
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ _ORG = ModelColumns(Organization, "o")
 
 # Runs after set_config in the same round trip (tenants.rls.context.execute_in_org), so the membership
 # join is evaluated under the claimed org's RLS scope. The membership must be the session user's own.
-_PRINCIPAL_SQL = f"""
+_PRINCIPAL = Prepared(
+    "authsvc_principal",
+    f"""
 SELECT {_USER.sql}, {_MEMBERSHIP.sql}, {_ORG.sql}, s.amr, s.authenticated_at
 FROM accounts_session s
 JOIN accounts_user u ON u.id = s.user_id
@@ -47,10 +50,11 @@ WHERE s.id = %(sid)s AND s.user_id = %(user_id)s
   AND s.active_org_id IS NOT DISTINCT FROM %(org_id)s
   AND s.membership_id IS NOT DISTINCT FROM %(membership_id)s
   AND (s.membership_id IS NULL OR (m.is_active AND m.user_id = s.user_id AND m.org_id = s.active_org_id))
-"""  # noqa: S608 (column lists come from model metadata)
+""",  # noqa: S608 (column lists come from model metadata)
+)
 
 
-_PRINCIPAL_WITH_MEMBERSHIPS_SQL = f"{_PRINCIPAL_SQL};\n{USER_MEMBERSHIPS_SQL}"
+_PRINCIPAL_WITH_MEMBERSHIPS = (_PRINCIPAL, *USER_MEMBERSHIPS)
 
 
 def principal_for_access(claims: Claims, *, with_memberships: bool = False) -> Principal | None:
@@ -66,9 +70,9 @@ def principal_for_access(claims: Claims, *, with_memberships: bool = False) -> P
     with connection.cursor() as cursor:
         if with_memberships:
             params["own_user"] = str(claims.user_id)
-            execute_in_org(cursor, claims.org_id, _PRINCIPAL_WITH_MEMBERSHIPS_SQL, params)
+            execute_in_org(cursor, claims.org_id, _PRINCIPAL_WITH_MEMBERSHIPS, params)
         else:
-            execute_in_org(cursor, claims.org_id, _PRINCIPAL_SQL, params)
+            execute_in_org(cursor, claims.org_id, [_PRINCIPAL], params)
         row = cursor.fetchone()
         if row is None:
             return None

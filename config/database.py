@@ -75,7 +75,7 @@ def embedded_database_url(data_dir: Path) -> str:
 
 
 def database_settings(
-    *, url: str, migrate_url: str | None, app_role: str, conn_max_age: int
+    *, url: str, migrate_url: str | None, app_role: str, conn_max_age: int, prepared_statements: bool = True
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return ``(runtime, owner)`` settings for the ``default`` alias.
 
@@ -84,6 +84,9 @@ def database_settings(
     """
     runtime = parse_database_url(url)
     runtime.update(CONN_MAX_AGE=conn_max_age, CONN_HEALTH_CHECKS=True, ATOMIC_REQUESTS=True)
+    # The hot statements are prepared per connection (core.postgres.base.Prepared); off behind a pooler
+    # in transaction mode.
+    runtime["PREPARED_STATEMENTS"] = prepared_statements
     # A database that does not answer fails the request with 503 within seconds, not a worker hung on
     # connect (DATABASE_URL's own ?connect_timeout= wins).
     runtime["OPTIONS"].setdefault("connect_timeout", str(CONNECT_TIMEOUT_SECONDS))

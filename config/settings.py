@@ -153,6 +153,7 @@ _runtime_db, DATABASE_OWNER_OVERRIDES = database_settings(
     migrate_url=os.environ.get("DATABASE_MIGRATE_URL", "").strip() or None,
     app_role=DATABASE_APP_ROLE,
     conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
+    prepared_statements=env_bool("DATABASE_PREPARED_STATEMENTS", True),
 )
 DATABASES = {"default": _runtime_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

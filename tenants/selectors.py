@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Q
+from django.db.models import Count, Q, Window
 
+from core.postgres.base import Prepared
 from core.sql import ModelColumns
 from tenants.models import Membership, Organization
 from tenants.rls.context import own_rows, own_rows_sql
 
 _MEMBERSHIP = ModelColumns(Membership, "m")
 _ORG = ModelColumns(Organization, "o")
-_MEMBERSHIPS_SQL = f"""
+_MEMBERSHIPS = Prepared(
+    "authsvc_user_memberships",
+    f"""
 SELECT {_MEMBERSHIP.sql}, {_ORG.sql}
 FROM tenants_membership m JOIN tenants_organization o ON o.id = m.org_id
 WHERE m.user_id = %(own_user)s AND m.is_active
 ORDER BY o.name, o.slug
-"""  # noqa: S608 (column lists come from model metadata)
+""",  # noqa: S608 (column lists come from model metadata)
+)
 
 # The membership list as the user's own rows (tenants.rls.context.own_rows_sql): three statements, the
 # list being the second. ``accounts.selectors`` sends it in the authentication's round trip.
-USER_MEMBERSHIPS_SQL = own_rows_sql(_MEMBERSHIPS_SQL)
+USER_MEMBERSHIPS = own_rows_sql(_MEMBERSHIPS)
 
 
 def memberships_from_rows(rows) -> list[Membership]:
-    """The memberships (with their orgs) in the rows of ``USER_MEMBERSHIPS_SQL``'s list."""
+    """The memberships (with their orgs) in the rows of ``USER_MEMBERSHIPS``'s list."""
     memberships = []
     for row in rows:
         membership = _MEMBERSHIP.instance(row)
@@ -37,7 +41,10 @@ def memberships_from_rows(rows) -> list[Membership]:
 def user_memberships(*, user_id: uuid.UUID) -> list[Membership]:
     """Every active membership of a user, across orgs, with the org loaded: the user's own rows, read
     under RLS in one round trip (no cross-tenant role). For sign-in, ``me/`` and ``orgs/``."""
-    return memberships_from_rows(own_rows(_MEMBERSHIPS_SQL, {}, user_id=user_id))
+    return memberships_from_rows(own_rows(_MEMBERSHIPS, {}, user_id=user_id))
+
+
+_MEMBER_USER_FIELDS = ("id", "email", "first_name", "last_name", "email_verified")  # UserSummarySerializer
 
 
 def caller_memberships(request) -> list[Membership]:
@@ -63,15 +70,27 @@ def organization_members(
     *, org: Organization, search: str = "", limit: int | None = None, offset: int = 0
 ) -> tuple[list[Membership], int]:
     """A page of ``org``'s active members, oldest first, and how many match (read under RLS: the
-    request's tenant context is ``org``). ``search`` matches part of an email or a name."""
-    members = Membership.objects.filter(org=org, is_active=True).select_related("user")
+    request's tenant context is ``org``). ``search`` matches part of an email or a name.
+
+    One query: the total rides on each row of the page (``count(*) OVER ()``, computed before the
+    LIMIT); only a page past the end needs a count of its own.
+    """
+    members = (
+        Membership.objects.filter(org=org, is_active=True)
+        .select_related("user")
+        .only("id", "role", "joined_at", *(f"user__{name}" for name in _MEMBER_USER_FIELDS))
+    )
     if search:
         members = members.filter(
             Q(user__email__icontains=search)
             | Q(user__first_name__icontains=search)
             | Q(user__last_name__icontains=search)
         )
-    total = members.count() if limit is not None else None
-    members = members.order_by("joined_at", "id")
-    page = list(members[offset : offset + limit] if limit is not None else members)
-    return page, total if total is not None else len(page)
+    ordered = members.order_by("joined_at", "id")
+    if limit is None:
+        page = list(ordered)
+        return page, len(page)
+    page = list(ordered.annotate(total=Window(Count("*")))[offset : offset + limit])
+    if page:
+        return page, page[0].total
+    return page, members.count() if offset else 0

@@ -17,6 +17,7 @@ from accounts import tokens
 from accounts.models import RevokeReason, Session, User, session_alive_sql
 from accounts.services.sign_in import SignIn, session_open
 from core.http import RequestMeta
+from core.postgres.base import Prepared
 from tenants.audit import AuditEventType, audit_record
 from tenants.rls.context import execute_in_org
 
@@ -45,7 +46,9 @@ _ROTATED_FIELDS = (
     "refresh_jti",
     "access_jti",
 )
-_ROTATE_SQL = f"""
+_ROTATE = Prepared(
+    "authsvc_refresh_rotate",
+    f"""
 UPDATE accounts_session AS s
 SET previous_refresh_jti = s.refresh_jti, refresh_jti = %(new_refresh)s, access_jti = %(new_access)s,
     issued_at = %(issued_at)s, rotated_at = now(), last_used_at = now()
@@ -54,7 +57,8 @@ WHERE s.id = %(sid)s AND s.user_id = %(user_id)s AND s.refresh_jti = %(jti)s
   AND s.membership_id IS NOT DISTINCT FROM %(membership_id)s
   AND {_SESSION_HOLDER_SQL}
 RETURNING {", ".join(f"s.{field}" for field in _ROTATED_FIELDS)}
-"""  # noqa: S608 (no user input in the text)
+""",  # noqa: S608 (no user input in the text)
+)
 _GRACE_HOLDER_SQL = (
     f"SELECT EXISTS (SELECT 1 FROM accounts_session s WHERE s.id = %s AND {_SESSION_HOLDER_SQL})"  # noqa: S608
 )
@@ -79,7 +83,7 @@ def session_refresh(*, raw_refresh: Any, meta: RequestMeta) -> tokens.TokenPair:
             execute_in_org(
                 cursor,
                 claims.org_id,
-                _ROTATE_SQL,
+                [_ROTATE],
                 {
                     **claims.identity_params(),
                     "jti": claims.jti,

@@ -22,7 +22,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, transaction
 
-from core.postgres.base import execute_first
+from core.postgres.base import Prepared, execute_first
+
+# The statements of one message (core.postgres.base.execute_first): SQL, some of it prepared.
+Message = Sequence[str | Prepared]
 
 ORG_SETTING = "app.current_org"
 USER_SETTING = "app.current_user"  # set for one statement at a time by own_rows_sql
@@ -56,15 +59,19 @@ def activate_org(org_id: uuid.UUID | str | None, *, using: str = "default") -> N
         cursor.execute(_SET_ORG_SQL, _org_params(org_id))
 
 
-def execute_in_org(cursor, org_id: uuid.UUID | None, sql: str, params: dict[str, Any]) -> None:
-    """:func:`activate_org` and ``sql`` in one round trip; the cursor is left on ``sql``'s result.
+def execute_in_org(cursor, org_id: uuid.UUID | None, sql: str | Message, params: dict[str, Any]) -> None:
+    """:func:`activate_org` and ``sql`` in one round trip; the cursor is left on ``sql``'s (first) result.
 
-    For the hot paths (authentication, refresh rotation): the statement runs under ``org_id``'s RLS
+    For the hot paths (authentication, refresh rotation): the statements run under ``org_id``'s RLS
     scope, which lasts for the rest of the transaction as with :func:`activate_org`.
     """
     _require_transaction(cursor.db.alias)
-    execute_first(cursor, f"{_SET_ORG_SQL};\n{sql}", {**_org_params(org_id), **params})
+    execute_first(cursor, [_SET_ORG_SQL, *_parts(sql)], {**_org_params(org_id), **params})
     cursor.nextset()
+
+
+def _parts(sql: str | Message) -> Message:
+    return (sql,) if isinstance(sql, str) else sql
 
 
 _SCOPED_ONCE_SQL = (
@@ -86,10 +93,14 @@ def execute_once_in_org(cursor, org_id: uuid.UUID | None, sql: str, params: dict
     cursor.nextset()
 
 
-def own_rows_sql(sql: str) -> str:
-    """``sql`` as a message that the own-rows policies apply to: it runs with ``app.current_user`` set to
-    the ``%(own_user)s`` parameter, which is cleared again right after (three statements, one round trip;
-    ``sql``'s result is the second).
+_SET_OWN_USER_SQL = f"SELECT set_config('{USER_SETTING}', %(own_user)s, true)"
+_CLEAR_OWN_USER_SQL = f"SELECT set_config('{USER_SETTING}', '', true)"
+
+
+def own_rows_sql(sql: str | Prepared) -> Message:
+    """``sql`` as statements that the own-rows policies apply to: it runs with ``app.current_user`` set to
+    the ``%(own_user)s`` parameter, which is cleared again right after (three statements for one round
+    trip; ``sql``'s result is the second).
 
     Security decision: a user's own memberships in other orgs are theirs to list at sign-in and on
     ``me/``, so that read need not be cross-tenant. Tenant tables keep the one org policy; a table that
@@ -97,14 +108,13 @@ def own_rows_sql(sql: str) -> str:
     table does, tenants.migrations.0005). The setting lives for this one statement only, so no other
     query of the request, filtered or not, sees a row outside the request's org.
     """
-    return (
-        f"SELECT set_config('{USER_SETTING}', %(own_user)s, true);\n{sql};\n"
-        f"SELECT set_config('{USER_SETTING}', '', true)"
-    )
+    return (_SET_OWN_USER_SQL, sql, _CLEAR_OWN_USER_SQL)
 
 
-def own_rows(sql: str, params: dict[str, Any], *, user_id: uuid.UUID, using: str = "default") -> list:
-    """The rows of :func:`own_rows_sql` (``sql`` read as ``user_id``'s own rows), in one round trip."""
+def own_rows(
+    sql: str | Prepared, params: dict[str, Any], *, user_id: uuid.UUID, using: str = "default"
+) -> list:
+    """The rows of ``sql`` read as ``user_id``'s own rows (:func:`own_rows_sql`), in one round trip."""
     with connections[using].cursor() as cursor:
         execute_first(cursor, own_rows_sql(sql), {**params, "own_user": str(user_id)})
         cursor.nextset()

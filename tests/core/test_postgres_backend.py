@@ -1,13 +1,16 @@
-"""``core.postgres.base.execute_first``: ``BEGIN`` rides with the transaction's first statement, and the
-transaction stays exactly the one Django opened (atomic, rolled back as a whole, ended by Django)."""
+"""``core.postgres.base``: ``BEGIN`` rides with the transaction's first statement, and the transaction
+stays exactly the one Django opened (atomic, rolled back as a whole, ended by Django); hot statements are
+prepared once per connection, in the message that first uses them."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from django.db import ProgrammingError, connection, transaction
+from django.db import DataError, ProgrammingError, connection, transaction
 from psycopg import pq
 
-from core.postgres.base import execute_first
+from core.postgres.base import Prepared, execute_first
 from core.postgres.trace import wire_trace
 from tenants.models import Organization
 
@@ -64,3 +67,67 @@ def test_outside_a_transaction_it_is_a_plain_execute():
         assert cursor.fetchone() == (3,)
     assert wire.messages == ["SELECT 3"]
     assert server_status() == "IDLE"
+
+
+# --- Prepared statements ------------------------------------------------------------------------------
+
+PLUS_ONE = Prepared("authsvc_test_plus_one", "SELECT %(n)s::int + 1")
+ONE_OVER = Prepared("authsvc_test_one_over", "SELECT 1 / %(n)s::int")
+
+
+def prepared_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def run(statement: Prepared, n: int):
+    with connection.cursor() as cursor, wire_trace() as wire:
+        execute_first(cursor, [statement], {"n": n})
+        value = cursor.fetchone()[0]
+    return value, wire.messages
+
+
+def test_a_prepared_statement_is_prepared_by_the_first_message_and_executed_after():
+    connection.close()  # a fresh connection
+    with transaction.atomic():
+        first = run(PLUS_ONE, 1)
+        second = run(PLUS_ONE, 41)
+
+    assert first == (
+        2,
+        ["BEGIN;\nPREPARE authsvc_test_plus_one AS SELECT $1::int + 1;\nEXECUTE authsvc_test_plus_one(1)"],
+    )
+    assert second == (42, ["EXECUTE authsvc_test_plus_one(41)"])
+    assert "authsvc_test_plus_one" in prepared_names()
+    assert run(PLUS_ONE, 2) == (3, ["EXECUTE authsvc_test_plus_one(2)"])  # outlives the transaction
+
+
+def test_a_new_connection_prepares_again():
+    run(PLUS_ONE, 1)
+    connection.close()
+
+    assert run(PLUS_ONE, 1)[1] == [
+        "PREPARE authsvc_test_plus_one AS SELECT $1::int + 1;\nEXECUTE authsvc_test_plus_one(1)"
+    ]
+
+
+def test_with_prepared_statements_off_the_statement_is_sent_whole():
+    connection.close()
+    connection.settings_dict["PREPARED_STATEMENTS"] = False
+    try:
+        assert run(PLUS_ONE, 1) == (2, ["SELECT 1::int + 1"])
+        assert "authsvc_test_plus_one" not in prepared_names()
+    finally:
+        connection.close()
+        connection.settings_dict["PREPARED_STATEMENTS"] = True
+
+
+def test_a_failed_message_that_prepared_leaves_the_connection_to_retire_sending_statements_whole():
+    connection.close()
+    with pytest.raises(DataError, match="division by zero"), transaction.atomic():
+        run(ONE_OVER, 0)
+
+    assert connection.prepared_statements is None  # whether the PREPARE ran is not known
+    assert connection.close_at is not None and connection.close_at <= time.monotonic()  # at request end
+    assert run(ONE_OVER, 1) == (1, ["SELECT 1 / 1::int"])
