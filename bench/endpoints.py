@@ -15,6 +15,7 @@ def round_targets(seed: Seed) -> list[Target]:
     tokens from ``seed`` per measurement; login signs in as the first seeded user.
     """
     bearer = {"Authorization": f"Bearer {seed.login()['access']}"}
+    owner = {"Authorization": f"Bearer {seed.login(seed.emails[0])['access']}"}  # of the org with members
     json_headers = {"Content-Type": "application/json"}
     login_body = json.dumps({"email": seed.emails[0], "password": seed.password})
     api_key, slug = seed.api_key()
@@ -33,6 +34,13 @@ def round_targets(seed: Seed) -> list[Target]:
             "/api/auth/me/",
             {"X-API-Key": api_key},
         ),
+        Target(
+            "drf_members",
+            "plain DRF list of the same members, no auth `GET /bench/members/`",
+            "GET",
+            f"/bench/members/?org={seed.members_org}",
+        ),
+        Target("members", "ours `GET /api/auth/org/members/`", "GET", "/api/auth/org/members/", owner),
         Target(
             "bearer",
             "diagnostic: ours `BearerAuthentication` on the `simplejwt/` view `GET /bench/bearer/`",

@@ -140,21 +140,11 @@ def _targets(
     work: list[DbWork],
     argon: str,
 ) -> tuple[list[str], bool]:
-    """The issue's targets, each PASS or MISS, then the diagnostics; and whether all of them passed."""
+    """Issue 14's targets, each PASS or MISS, then the diagnostics; and whether all of them passed."""
     rps = {key: item.rps for key, item in measured.items()}
-    ratios = [
-        ("authenticated `GET me/` vs bare Django", rps["me"] / rps["django"], 0.50, TIMES),
-        ("authenticated `GET me/` vs stock SimpleJWT", rps["me"] / rps["simplejwt"], 1.4, TIMES),
-        (
-            "refresh rotation vs stock SimpleJWT rotation+blacklist",
-            rps["refresh"] / rps["stock_refresh"],
-            2.0,
-            TIMES,
-        ),
-        ("refresh rotation, absolute", rps["refresh"], 480, " req/s"),
-        ("password login vs hash floor", rps["login"] / floor, 0.9, TIMES),
-        ("API-key `GET me/` vs a one-query view", rps["key_me"] / rps["raw"], 0.9, TIMES),
-    ]
+    parallel_floor = statistics.median(parallel_rates)
+    auth = _work(work, "↳ ours")
+    me = _work(work, "ours `GET /api/auth/me/`")
     lines = [
         "",
         "## Targets",
@@ -162,34 +152,52 @@ def _targets(
         "| Target | Measured | Required | Result |",
         "| --- | ---: | ---: | --- |",
     ]
+    rows = [
+        ("round trips, auth + tenant context (`BEGIN` included)", auth.round_trips, 1, "", False),
+        ("round trips, whole `GET me/`", me.round_trips, 2, "", False),
+        ("`GET me/` vs stock SimpleJWT view", rps["me"] / rps["simplejwt"], 1.0, TIMES, True),
+        (
+            "`GET org/members/` vs a plain DRF list of the same rows",
+            rps["members"] / rps["drf_members"],
+            0.8,
+            TIMES,
+            True,
+        ),
+        ("password login vs the parallel hash floor", rps["login"] / parallel_floor, 0.95, TIMES, True),
+        ("refresh vs stock rotation + blacklist", rps["refresh"] / rps["stock_refresh"], 3.0, TIMES, True),
+    ]
     all_pass = True
-    for name, value, required, unit in ratios:
-        ok = value >= required
+    for name, value, required, unit, at_least in rows:
+        ok = value >= required if at_least else value <= required
         all_pass &= ok
-        shown = f"{value:.2f}{unit}" if unit == TIMES else f"{value:.0f}{unit}"
-        lines.append(f"| {name} | {shown} | ≥ {required:g}{unit} | {verdict(ok)} |")
+        shown = f"{value:.2f}{unit}" if unit else f"{value}"
+        lines.append(f"| {name} | {shown} | {'≥' if at_least else '≤'} {required:g}{unit} | {verdict(ok)} |")
     owasp = all(params.get(key, 0) >= value for key, value in OWASP_ARGON2ID.items())
     owasp = owasp and params.get("variety") == "argon2id"
     lines.append(
         f"| Argon2id at or above OWASP's minimum | {params.get('variety')} {argon} | "
         f"argon2id m=19456 KiB, t=2, p=1 | {verdict(owasp)} |"
     )
-    auth_work = next(item for item in work if item.label.startswith("↳ ours"))
-    auth_ok = auth_work.queries == 1 and auth_work.round_trips == 1
-    lines.append(
-        f"| one DB round trip for auth + tenant context | {auth_work.queries} query, "
-        f"{auth_work.round_trips} round trip | 1 | {verdict(auth_ok)} |"
-    )
-    all_pass &= owasp and auth_ok
+    all_pass &= owasp
     lines += [
+        "",
+        "*Parallel hash floor*: Argon2id verifications per second with every core hashing at once and no "
+        f"server work ({parallel_floor:.0f}/s in this run); one core's rate times the cores would be "
+        f"{floor:.0f}/s, which memory bandwidth does not allow when all hash together.",
         "",
         "Diagnostics (no target): ours `BearerAuthentication` vs stock `JWTAuthentication` behind the same "
         f"view: {rps['bearer'] / rps['simplejwt']:.2f}{TIMES}; `GET me/` vs that authentication-only view: "
-        f"{rps['me'] / rps['bearer']:.2f}{TIMES} (the rest of `me/`: membership listing and body); "
-        f"login vs all cores hashing at once: {rps['login'] / statistics.median(parallel_rates):.2f}{TIMES}; "
-        f"API-key `GET me/` vs Bearer `GET me/`: {rps['key_me'] / rps['me']:.2f}{TIMES}.",
+        f"{rps['me'] / rps['bearer']:.2f}{TIMES} (the rest of `me/`: its body); "
+        f"`GET me/` vs bare Django: {rps['me'] / rps['django']:.2f}{TIMES}; "
+        f"login vs one core's hash rate times the cores: {rps['login'] / floor:.2f}{TIMES}; "
+        f"API-key `GET me/` vs a one-query view: {rps['key_me'] / rps['raw']:.2f}{TIMES}; "
+        f"refresh, absolute: {rps['refresh']:.0f} req/s.",
     ]
     return lines, all_pass
+
+
+def _work(work: list[DbWork], prefix: str) -> DbWork:
+    return next(item for item in work if item.label.startswith(prefix))
 
 
 def _database_work(work: list[DbWork]) -> list[str]:
@@ -198,10 +206,12 @@ def _database_work(work: list[DbWork]) -> list[str]:
         "",
         "## Database work per request",
         "",
-        "In-process (Django test client, same settings). *Queries*: Django's `CaptureQueriesContext`. "
-        "*Round trips*: libpq protocol trace (one per `ReadyForQuery`), so they include what Django does "
-        "not log: the `CONN_HEALTH_CHECKS` probe, `BEGIN`/`COMMIT` of `ATOMIC_REQUESTS`, role switches. "
-        "The two *alone* rows run inside an already-open transaction.",
+        "In-process (Django test client, same settings), each request on a connection kept from an "
+        "earlier one, after `request_started` (as gunicorn serves it). *Queries*: Django's "
+        "`CaptureQueriesContext`. *Round trips*: libpq protocol trace (one per `ReadyForQuery`), so they "
+        "include what Django does not log: a health check, `BEGIN`/`COMMIT` of `ATOMIC_REQUESTS`, role "
+        "switches. The two *alone* rows are `authenticate` as a request's first database work (its "
+        "`BEGIN` included).",
         "",
         "| Request | Django queries | Round trips | Statements on the wire |",
         "| --- | ---: | ---: | --- |",
@@ -209,4 +219,13 @@ def _database_work(work: list[DbWork]) -> list[str]:
     for item in work:
         statements = "; ".join(f"`{s}`" for s in item.statements) or "—"
         lines.append(f"| {item.label} | {item.queries} | {item.round_trips} | {statements} |")
+    lines += ["", "### Wire traces", ""]
+    for item in work:
+        if item.messages is None:
+            continue
+        lines += [f"{item.label}: {item.round_trips} round trips, one message each:", "", "```sql"]
+        for number, message in enumerate(item.messages, 1):
+            lines.append(f"-- {number}")
+            lines.append(message.strip())
+        lines += ["```", ""]
     return lines

@@ -40,7 +40,7 @@ from bench.load import Load, Sample, Target, load_generator  # noqa: E402
 from bench.machine import describe, settle  # noqa: E402
 from bench.probe import database_work, django_setup  # noqa: E402
 from bench.report import Measured, percent, report  # noqa: E402
-from bench.seed import DEFAULT_DATABASE_URL, Seed, migrate, prepare_database  # noqa: E402
+from bench.seed import DEFAULT_DATABASE_URL, MEMBERS, Seed, add_members, migrate, prepare_database  # noqa: E402
 from bench.server import bench_env, gunicorn  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement (default 5)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds before each measurement")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the report takes medians (default 3)")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     parser.add_argument("--chains", type=int, default=32, help="refresh chains in flight per measurement")
     parser.add_argument("--hash-samples", type=int, default=15, help="check_password calls per round")
@@ -133,6 +133,7 @@ def main() -> int:
         workdir = Path(tmp)
         with gunicorn(env, workers=args.workers, log_path=workdir / "gunicorn.log") as port:
             users = Seed.register(Api(port), count=4)
+            users.members_org = add_members(users.emails[0], MEMBERS)
             load = load_generator(wrk, port, args.connections, workdir)
             print(f"gunicorn on 127.0.0.1:{port}; load generator: {load.name}", flush=True)
             rounds = measure_rounds(args, load, users)

@@ -67,6 +67,7 @@ class Seed:
     _next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _api_key: tuple[str, str] | None = None
+    members_org: str = ""  # the first user's org, grown by add_members
 
     @classmethod
     def register(cls, api: Api, count: int) -> Seed:
@@ -110,3 +111,25 @@ class Seed:
         """``count`` stock tokens, ``RefreshToken.for_user`` (each recorded as an OutstandingToken)."""
         body = {"email": self.emails[0], "count": count}
         return self.api.expect(200, "POST", "/bench/simplejwt/mint/", body)["refresh"]
+
+
+MEMBERS = 25  # the org whose member list is measured: its owner and this many more
+
+
+def add_members(email: str, count: int) -> str:
+    """Give the organization of ``email`` ``count`` more members, written in-process (users who never
+    sign in need no password, so no hashing); returns the org's id."""
+    from accounts.models import User
+    from tenants.models import Membership
+    from tenants.policy import MembershipRole
+    from tenants.rls.context import tenant_context
+    from tenants.selectors import user_memberships
+
+    owner = User.objects.get(email=email)
+    org = user_memberships(user_id=owner.id)[0].org
+    local, _, domain = email.partition("@")
+    with tenant_context(org.id):
+        for i in range(count):
+            user = User.objects.create_user(email=f"{local}-member-{i}@{domain}", password=None)
+            Membership.objects.create(org=org, user=user, role=MembershipRole.MEMBER)
+    return str(org.id)

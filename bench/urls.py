@@ -12,4 +12,5 @@ urlpatterns = [
     path("simplejwt/mint/", views.MintView.as_view(), name="bench-simplejwt-mint"),
     path("bearer/", views.BearerView.as_view(), name="bench-bearer"),
     path("raw/", views.RawQueryView.as_view(), name="bench-raw"),
+    path("members/", views.MembersView.as_view(), name="bench-members"),
 ]

@@ -10,6 +10,10 @@ it in the same run, on the same server, middleware and database:
 * ``simplejwt/mint/`` mints stock refresh tokens (``RefreshToken.for_user``) for that baseline;
 * ``raw/``     a DRF view doing one indexed query of its own (an org by slug): what an API-key request
   is held against (the key lookup, its digest and the tenant context are one round trip too);
+* ``members/`` a plain DRF ``ListAPIView`` of an org's members (``?org=<id>``): no authentication, no
+  permission, DRF's ``LimitOffsetPagination`` (a count and a page), the same serializer and rows as
+  ``org/members/``. Forced RLS needs the org set, so it sends the ``set_config`` with ``BEGIN``, as the
+  service's authentication does; it is the only database context the list has;
 * ``bearer/``  diagnostic, not a baseline: the service's own ``BearerAuthentication`` behind the same
   view as ``simplejwt/``, so authentication (with the tenant context) compares with stock on its own.
 """
@@ -24,6 +28,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,6 +41,10 @@ from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.authentication import BearerAuthentication
 from accounts.models import normalize_email
+from core.postgres.base import execute_first
+from tenants.api.serializers import MemberSerializer
+from tenants.models import Membership
+from tenants.rls.context import ORG_SETTING
 
 MAX_MINT = 1000
 
@@ -80,6 +90,26 @@ class RawQueryView(APIView):
             )
             row = cursor.fetchone()
         return Response({"id": str(row[0]) if row else None, "name": row[1] if row else None})
+
+
+class MembersPagination(LimitOffsetPagination):
+    default_limit = 100  # as org/members/
+
+
+class MembersView(ListAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    serializer_class = MemberSerializer
+    pagination_class = MembersPagination
+
+    def get_queryset(self):
+        org_id = self.request.GET.get("org", "")
+        with connection.cursor() as cursor:
+            execute_first(
+                cursor, "SELECT set_config(%(name)s, %(org)s, true)", {"name": ORG_SETTING, "org": org_id}
+            )
+        members = Membership.objects.filter(org_id=org_id, is_active=True).select_related("user")
+        return members.order_by("joined_at", "id")
 
 
 class SimpleJWTView(APIView):
