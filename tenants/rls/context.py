@@ -7,9 +7,13 @@ How isolation works (README, "Row-level security"):
   set means the comparison is against NULL: zero rows, never an error and never every row.
 * :func:`activate_org` sets the org with ``set_config(..., is_local => true)``: the value dies with the
   transaction, so a pooled or persistent connection never carries one request's org into the next.
-* :func:`cross_tenant` is the **only** way to read or write across orgs (sign-in's membership list,
-  the admin, maintenance commands). It switches the transaction to the cross-tenant role, whose policy
-  admits every row; RLS itself is never disabled. ``grep cross_tenant`` to audit every use.
+* :func:`own_rows_sql` lets one statement read the signed-in user's own memberships in every org (a
+  read-only policy on ``app.current_user``, set for that statement only): sign-in's, ``me/``'s and
+  ``orgs/``' membership list.
+* :func:`cross_tenant` is the **only** other way to read or write across orgs (a token's row found
+  before its org is known, the admin, maintenance commands). It switches the transaction to the
+  cross-tenant role, whose policy admits every row; RLS itself is never disabled. ``grep cross_tenant``
+  to audit every use.
 """
 
 from __future__ import annotations

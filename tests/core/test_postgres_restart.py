@@ -1,0 +1,161 @@
+"""Postgres restarts under load: requests in the gap get 503, never 500 nor a hang, and the same gunicorn
+workers serve again once it is back, without an app restart.
+
+A private Postgres (pgserver's binaries, in a temporary folder: never the machine's shared server) is
+migrated and served by gunicorn as in production; four clients call ``GET me/`` while the server is
+stopped (fast shutdown: every connection is ended, as a restart or failover does), kept down a moment,
+and started again.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from bench.server import ROOT, gunicorn
+
+DOWN_SECONDS = 2.0
+CLIENTS = 4
+REQUEST_TIMEOUT = 10  # a hung request would show as a timeout here
+
+
+def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    try:
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = connection.getresponse()
+        return response.status, response.read(), response.getheader("Retry-After")
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def private_postgres(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR
+        import pgserver
+    server = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def gunicorn_workers() -> set[int]:
+    """The workers of the gunicorn this test started (its only child process running gunicorn)."""
+    masters = [
+        pid for pid in children_of(os.getpid()) if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(masters) == 1, masters
+    return children_of(masters[0])
+
+
+def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_itself(
+    private_postgres, tmp_path
+):
+    from pgserver._commands import pg_ctl
+
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "DJANGO_"))},
+        "DATABASE_URL": private_postgres.get_uri("postgres"),
+        "DJANGO_DEBUG": "1",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "AUTH_THROTTLE_RATES": "login=1000/s,login_email=1000/s,login_email_network=1000/s,register=1000/s,"
+        "register_email=1000/s",
+        "LOG_LEVEL": "ERROR",
+    }
+    env.pop("REDIS_URL", None)
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+
+    with gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as port:
+        signup = {
+            "email": "ada@example.com",
+            "password": "a long passphrase, unbreached",
+            "organization_name": "Acme",
+        }
+        status, body, _ = call(port, "POST", "/api/auth/register/", signup)
+        assert status == 201, body
+        token = json.loads(body)["access"]
+        workers_before = gunicorn_workers()
+        assert len(workers_before) == 2
+
+        results: list[tuple[float, int | str]] = []
+        stop = threading.Event()
+
+        def client() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    status, _, retry_after = call(port, "GET", "/api/auth/me/", token=token)
+                    results.append(
+                        (
+                            started,
+                            status if status != 503 or retry_after == "1" else "503 without Retry-After",
+                        )
+                    )
+                except (OSError, http.client.HTTPException) as exc:
+                    results.append((started, type(exc).__name__))
+
+        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        down = time.monotonic()
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=private_postgres.pgdata, user=private_postgres.system_user
+        )
+        time.sleep(DOWN_SECONDS)
+        private_postgres._postmaster_info = None
+        private_postgres.ensure_postgres_running()  # pgserver's own start: same socket, same options
+        up = time.monotonic()
+        time.sleep(3.0)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=REQUEST_TIMEOUT * 2)
+
+        assert gunicorn_workers() == workers_before  # served throughout by the same workers
+
+    statuses = [status for _, status in results]
+    assert set(statuses) <= {200, 503}, sorted(set(map(str, statuses)))  # no 500, no hang, no reset
+    assert all(status == 200 for started, status in results if started < down - 0.2)
+    assert any(status == 503 for started, status in results if down < started < up)
+    recovered = min(started for started, status in results if started > up and status == 200)
+    assert recovered - up < 1.0  # the first request after the restart is served
+    after = [status for started, status in results if started > recovered]
+    assert after and all(status == 200 for status in after)
+    print(  # the figures, for a run with -s
+        f"requests {len(results)}, 200: {statuses.count(200)}, 503: {statuses.count(503)}, "
+        f"down {up - down:.2f} s, first 200 {1000 * (recovered - up):.0f} ms after the restart"
+    )
