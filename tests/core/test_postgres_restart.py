@@ -12,8 +12,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -21,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.server import ROOT, gunicorn
+from bench.seed import migrate
+from bench.server import gunicorn
 
 DOWN_SECONDS = 2.0
 CLIENTS = 4
@@ -88,16 +87,7 @@ def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_i
         "LOG_LEVEL": "ERROR",
     }
     env.pop("REDIS_URL", None)
-    migrated = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    migrate(env)  # as the owner (the cluster's superuser), as a deployment does
 
     with gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as port:
         signup = {
