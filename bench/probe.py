@@ -1,7 +1,7 @@
 """In-process probes (Django's test client, the server's settings): the database work of each request.
 
 Counts Django's queries and the wire round trips from a libpq protocol trace, which also shows what
-Django does not log (the ``CONN_HEALTH_CHECKS`` probe, ``BEGIN``/``COMMIT`` of ``ATOMIC_REQUESTS``, role
+Django does not log (a health check, ``BEGIN``/``COMMIT`` of ``ATOMIC_REQUESTS``, role
 switches), and checks that the stock rotation baseline really is stock.
 
 Django and the app are imported inside the functions: they can only be imported once ``django_setup``
@@ -67,7 +67,7 @@ def database_work() -> tuple[list[DbWork], list[str]]:
     """Django queries and wire round trips per request (Django's test client, in-process), and checks.
 
     ``close_old_connections()`` before each request does what gunicorn's ``request_started`` does and
-    the test client skips: it re-arms ``CONN_HEALTH_CHECKS``, so the health check is counted as it is
+    the test client skips: it re-arms ``CONN_HEALTH_CHECKS``, so a health check would be counted as it is
     paid in production. Every request is made once untraced first (on a persistent connection the hot
     statements are prepared by then, as they are in production after a connection's first request).
     """
