@@ -49,7 +49,14 @@ def _require_transaction(using: str) -> None:
         raise TenantContextError("Tenant context can only be set inside a transaction (transaction.atomic).")
 
 
-_SET_ORG_SQL = "SELECT set_config(%(tenant_setting)s, %(tenant_org)s, true)"
+def _set_local_sql(setting: str, parameter: str) -> str:
+    """``SET LOCAL`` of a custom setting to the ``%(parameter)s`` value: ``set_config(…, true)`` without a
+    query around it (a utility statement: no plan, no result row; a third of the server's time)."""
+    quoted = ".".join(f'"{part}"' for part in setting.split("."))  # "current_user" is a keyword
+    return f"SET LOCAL {quoted} = %({parameter})s"
+
+
+_SET_ORG_SQL = _set_local_sql(ORG_SETTING, "tenant_org")
 
 
 def _org_params(org_id: uuid.UUID | str | None) -> dict[str, str]:
@@ -97,8 +104,8 @@ def execute_once_in_org(cursor, org_id: uuid.UUID | None, sql: str, params: dict
     cursor.nextset()
 
 
-_SET_OWN_USER_SQL = f"SELECT set_config('{USER_SETTING}', %(own_user)s, true)"
-_CLEAR_OWN_USER_SQL = f"SELECT set_config('{USER_SETTING}', '', true)"
+_SET_OWN_USER_SQL = _set_local_sql(USER_SETTING, "own_user")
+_CLEAR_OWN_USER_SQL = _SET_OWN_USER_SQL.replace("%(own_user)s", "''")
 
 
 def own_rows_sql(sql: str | Prepared) -> Message:

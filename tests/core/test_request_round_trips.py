@@ -48,8 +48,8 @@ def test_get_me_is_two_round_trips_auth_tenant_context_and_memberships_in_the_fi
     assert wire.round_trips == 2
     first, last = wire.messages
     assert first.startswith("BEGIN;")
-    assert "set_config('app.current_org'" in first
-    assert "app.current_user" in first  # the membership list, as the user's own rows
+    assert 'SET LOCAL "app"."current_org"' in first
+    assert '"app"."current_user"' in first  # the membership list, as the user's own rows
     assert "SELECT 1" not in first and "SAVEPOINT" not in first and "SET LOCAL ROLE" not in first
     assert last == "COMMIT"
 
@@ -61,7 +61,7 @@ def test_an_org_scoped_list_is_auth_and_tenant_context_in_one_round_trip_then_it
 
     assert response.status_code == 200
     assert wire.messages[0].startswith("BEGIN;")
-    assert "set_config('app.current_org'" in wire.messages[0]
+    assert 'SET LOCAL "app"."current_org"' in wire.messages[0]
     assert wire.messages[-1] == "COMMIT"
     assert wire.round_trips == 3  # auth + context, the page with its total, COMMIT
 
