@@ -16,7 +16,7 @@ from core.errors import InvalidInput, NotFound
 from core.secrets import digests_match, secret_digest, secret_digests, token_new
 from tenants.audit import AuditEventType, audit_record
 from tenants.policy import API_KEY_DEFAULT_SCOPES, API_KEY_SCOPES
-from tenants.rls.context import cross_tenant_enter
+from tenants.rls.context import cross_tenant_enter, cross_tenant_entry
 
 PUBLIC_ID_ALPHABET = string.ascii_letters + string.digits
 PUBLIC_ID_LENGTH = 8
@@ -124,6 +124,7 @@ _LOOKUP_SQL = (
     "o.name, o.slug FROM apikeys_apikey k JOIN tenants_organization o ON o.id = k.org_id "
     "WHERE k.public_id = %(public_id)s"
 )
+_LOOKUP = cross_tenant_entry("authsvc_api_key_lookup", _LOOKUP_SQL)
 
 
 def key_parse(raw: str) -> tuple[str, str] | None:
@@ -148,7 +149,7 @@ def key_lookup(raw: str) -> tuple[tuple | None, str]:
     if parsed is None:
         return None, "unknown"
     public_id, secret = parsed
-    rows = cross_tenant_enter(_LOOKUP_SQL, {"public_id": public_id})
+    rows = cross_tenant_enter(_LOOKUP, {"public_id": public_id})
     # Under DJANGO_SECRET_KEY_FALLBACKS too: rotating the secret key must not kill every server's key.
     digests = secret_digests(secret, purpose=DIGEST_PURPOSE)
     if not rows or not any(digests_match(rows[0][3], digest) for digest in digests):

@@ -194,15 +194,27 @@ def cross_tenant_rows(
         return cursor.fetchall()
 
 
-def cross_tenant_enter(sql: str, params: dict[str, Any], *, using: str = "default") -> list:
+def cross_tenant_entry(name: str, sql: str) -> Prepared:
+    """The statement :func:`cross_tenant_enter` runs for ``sql`` (whose first column is the row's
+    ``org_id``): its rows, each making its org the current one. Prepared as ``name``: a credential that
+    names no org is looked up on every request it makes."""
+    return Prepared(
+        name,
+        f"SELECT found.*, set_config('{ORG_SETTING}', found.org_id::text, true) FROM ({sql}) AS found",  # noqa: S608
+    )
+
+
+def cross_tenant_enter(entry: Prepared, params: dict[str, Any], *, using: str = "default") -> list:
     """The named cross-tenant path for a credential that names no org (an API key): read its row across
     orgs and enter the row's org, in one round trip.
 
-    ``sql`` must select the row's ``org_id`` as its first column. As one message: switch to the
-    cross-tenant role in a savepoint (remembering the role it had), select (``set_config`` makes the found
-    row's org the current one), switch back to the remembered role, release the savepoint. Only the read runs as the cross-tenant role;
-    the rest of the transaction is scoped to the found org, with RLS as for a Bearer token of that org.
-    No row: no org is entered.
+    ``entry`` comes from :func:`cross_tenant_entry`. As one message: switch to the cross-tenant role in
+    a savepoint (remembering the role it had), select (``set_config`` makes the found row's org the
+    current one), switch back to the remembered role, release the savepoint. Only the read runs as the
+    cross-tenant role; the rest of the transaction is scoped to the found org, with RLS as for a Bearer
+    token of that org. No row: no org is entered. (A prepared statement is planned under the role that
+    runs it: Postgres re-applies the row-level policies when the role differs from the one it was
+    planned for.)
     """
     connection = connections[using]
     quote = connection.ops.quote_name
@@ -210,13 +222,15 @@ def cross_tenant_enter(sql: str, params: dict[str, Any], *, using: str = "defaul
     with connection.cursor() as cursor:
         execute_first(
             cursor,
-            "SAVEPOINT cross_tenant_enter; "  # noqa: S608 (the caller's fixed SQL, quoted role names)
-            "SELECT set_config('app.enter_previous_role', current_user, true); "
-            f"SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}; "
-            f"SELECT found.*, set_config(%(tenant_setting)s, found.org_id::text, true) FROM ({sql}) AS found; "
-            "SELECT set_config('role', current_setting('app.enter_previous_role'), true); "
-            "RELEASE SAVEPOINT cross_tenant_enter",
-            {"tenant_setting": ORG_SETTING, **params},
+            [
+                "SAVEPOINT cross_tenant_enter",
+                "SELECT set_config('app.enter_previous_role', current_user, true)",
+                f"SET LOCAL ROLE {quote(settings.DATABASE_CROSS_TENANT_ROLE)}",
+                entry,
+                "SELECT set_config('role', current_setting('app.enter_previous_role'), true)",
+                "RELEASE SAVEPOINT cross_tenant_enter",
+            ],
+            params,
         )
         for _ in range(3):  # past SAVEPOINT, the remembered role, SET
             cursor.nextset()
