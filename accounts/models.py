@@ -204,7 +204,16 @@ class Session(models.Model):
     objects = SessionQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["user", "revoked_at"], name="session_user_revoked_idx")]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="session_user_revoked_idx"),
+            # For sessions_purge: ended sessions are found by when they ended, not by a scan.
+            models.Index(fields=["expires_at"], name="session_expires_idx"),
+            models.Index(
+                fields=["revoked_at"],
+                name="session_revoked_idx",
+                condition=models.Q(revoked_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.id} of {self.user_id}"

@@ -10,7 +10,7 @@ endpoints on a nearly empty database, in one run; and the plan of every hot quer
    the rounds.
 3. Bulk load, as the database owner, in a bounded time: 10 000 orgs, each with an owner (a user and a
    membership), and 1 000 000 sessions spread over those users (a fifth revoked, a fifth expired, as a
-   real table holds until ``sessions_cleanup`` runs); then ``ANALYZE``.
+   real table holds between two runs of ``sessions_purge``); then ``ANALYZE``.
 4. ``large``: the same measurements, same server (its connections keep their prepared statements:
    Postgres replans them when the statistics change).
 5. ``EXPLAIN`` of each hot statement, as the runtime role under RLS, with the generic plan the

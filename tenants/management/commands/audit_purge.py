@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
 from django.utils import timezone
 
+from core.purge import delete_in_batches
 from tenants.rls.context import cross_tenant
 
 _BATCH_SQL = """
@@ -37,14 +37,7 @@ class Command(BaseCommand):
         if days < 1 or batch_size < 1:
             raise CommandError("--days and --batch-size must be positive.")
         cutoff = timezone.now() - timedelta(days=days)
-        total = 0
-        while True:
-            with transaction.atomic(), cross_tenant(), connection.cursor() as cursor:
-                cursor.execute(_BATCH_SQL, [cutoff, batch_size])
-                deleted = cursor.rowcount
-            total += deleted
-            if deleted < batch_size:
-                break
+        total = delete_in_batches(_BATCH_SQL, [cutoff], batch_size=batch_size, scope=cross_tenant)
         self.stdout.write(
             f"Deleted {total} audit event(s) older than {days} day(s) (before {cutoff.isoformat()})."
         )
