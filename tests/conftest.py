@@ -87,3 +87,15 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def private_postgres(tmp_path):
+    """A Postgres server of the test's own (tests/servers.py), stopped afterwards."""
+    from tests.servers import start_private_postgres
+
+    server = start_private_postgres(tmp_path)
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -11,65 +11,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import threading
 import time
-import warnings
-from pathlib import Path
-
-import pytest
 
 from bench.seed import migrate
 from bench.server import gunicorn
+from tests.servers import REQUEST_TIMEOUT, call, gunicorn_workers, served_env
 
 DOWN_SECONDS = 2.0
 CLIENTS = 4
-REQUEST_TIMEOUT = 10  # a hung request would show as a timeout here
-
-
-def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    try:
-        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = connection.getresponse()
-        return response.status, response.read(), response.getheader("Retry-After")
-    finally:
-        connection.close()
-
-
-@pytest.fixture
-def private_postgres(tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR
-        import pgserver
-    server = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == pid:
-                found.add(int(entry.name))
-    return found
-
-
-def gunicorn_workers() -> set[int]:
-    """The workers of the gunicorn this test started (its only child process running gunicorn)."""
-    masters = [
-        pid for pid in children_of(os.getpid()) if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-    assert len(masters) == 1, masters
-    return children_of(masters[0])
 
 
 def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_itself(
@@ -77,16 +27,7 @@ def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_i
 ):
     from pgserver._commands import pg_ctl
 
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "DJANGO_"))},
-        "DATABASE_URL": private_postgres.get_uri("postgres"),
-        "DJANGO_DEBUG": "1",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "AUTH_THROTTLE_RATES": "login=1000/s,login_email=1000/s,login_email_network=1000/s,register=1000/s,"
-        "register_email=1000/s",
-        "LOG_LEVEL": "ERROR",
-    }
-    env.pop("REDIS_URL", None)
+    env = served_env(private_postgres)
     migrate(env)  # as the owner (the cluster's superuser), as a deployment does
 
     with gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as port:

@@ -1,0 +1,88 @@
+"""Two app instances on one Postgres and one Redis, no sticky sessions: what one does, the other knows
+at once — a logout, a spent refresh token, a throttle count.
+
+Both are gunicorn servers of the same release (as behind a load balancer), on a private Postgres;
+Redis is the machine's (``REDIS_URL``, else 127.0.0.1:6379), on a database number of the test's own,
+emptied first. Without a Redis to reach, the test is skipped: throttle sharing needs one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pytest
+
+from bench.seed import migrate
+from bench.server import gunicorn
+from tests.servers import SIGNUP, json_call, served_env
+
+REDIS_DB = 13  # the test's own database number on the Redis server
+LOGIN_RATE = 4  # per minute and network, shared by both instances
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    url = f"{base}/{REDIS_DB}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {base}")
+    yield url
+    with contextlib.suppress(redis.exceptions.ConnectionError):
+        client.flushdb()
+
+
+@pytest.fixture
+def two_instances(private_postgres, redis_url, tmp_path):
+    env = served_env(
+        private_postgres,
+        REDIS_URL=redis_url,
+        JWT_REFRESH_REUSE_GRACE_SECONDS="0",  # any second use of a refresh token is a replay
+        AUTH_THROTTLE_RATES=f"login={LOGIN_RATE}/min,login_email=1000/s,login_email_network=1000/s,"
+        "register=1000/s,register_email=1000/s,refresh=1000/s",
+    )
+    migrate(env)
+    with (
+        gunicorn(env, workers=1, log_path=tmp_path / "a.log") as a,
+        gunicorn(env, workers=1, log_path=tmp_path / "b.log") as b,
+    ):
+        yield a, b
+
+
+def test_what_one_instance_does_the_other_knows_at_once(two_instances):
+    a, b = two_instances
+    status, pair = json_call(a, "POST", "/api/auth/register/", SIGNUP)
+    assert status == 201, pair
+
+    # A session made on A is live on B.
+    assert json_call(b, "GET", "/api/auth/me/", token=pair["access"])[0] == 200
+
+    # A refresh rotated on A, then replayed on B: detected, the whole session ends (on both).
+    status, rotated = json_call(a, "POST", "/api/auth/refresh/", {"refresh": pair["refresh"]})
+    assert status == 200
+    status, body = json_call(b, "POST", "/api/auth/refresh/", {"refresh": pair["refresh"]})
+    assert (status, body["code"]) == (401, "token_not_valid")
+    assert json_call(a, "POST", "/api/auth/refresh/", {"refresh": rotated["refresh"]})[0] == 401
+    assert json_call(a, "GET", "/api/auth/me/", token=rotated["access"])[0] == 401
+
+    # A logout on A is refused on B on its next request.
+    login = {"email": SIGNUP["email"], "password": SIGNUP["password"]}
+    status, fresh = json_call(b, "POST", "/api/auth/login/", login)
+    assert status == 200
+    assert json_call(b, "GET", "/api/auth/me/", token=fresh["access"])[0] == 200
+    assert json_call(a, "POST", "/api/auth/logout/", token=fresh["access"])[0] == 204
+    assert json_call(b, "GET", "/api/auth/me/", token=fresh["access"])[0] == 401
+
+
+def test_the_throttle_counts_requests_to_either_instance(two_instances):
+    a, b = two_instances
+    wrong = {"email": "nobody@example.com", "password": "not the password at all"}
+    statuses = [json_call((a, b)[i % 2], "POST", "/api/auth/login/", wrong)[0] for i in range(LOGIN_RATE + 2)]
+
+    assert statuses[:LOGIN_RATE] == [401] * LOGIN_RATE  # invalid_credentials, alternately on A and B
+    assert statuses[LOGIN_RATE:] == [429, 429]  # the bucket is one, whichever instance answers

@@ -1,0 +1,82 @@
+"""Serving the app as production does, for tests that need whole processes: a private Postgres
+(pgserver's binaries in a temporary folder, never the machine's shared server), the environment of the
+served app, a small HTTP client, and gunicorn's processes."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import warnings
+from pathlib import Path
+
+REQUEST_TIMEOUT = 10  # a hung request would show as a timeout here
+SIGNUP = {
+    "email": "ada@example.com",
+    "password": "a long passphrase, unbreached",
+    "organization_name": "Acme",
+}
+
+
+def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    try:
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = connection.getresponse()
+        return response.status, response.read(), response.getheader("Retry-After")
+    finally:
+        connection.close()
+
+
+def start_private_postgres(folder: Path):
+    """A Postgres of its own in ``folder`` (pgserver: initdb on first use); stop it with ``.cleanup()``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR
+        import pgserver
+    return pgserver.get_server(folder / "pgdata", cleanup_mode="stop")
+
+
+def served_env(postgres, **overrides: str) -> dict[str, str]:
+    """The served app's environment: DEBUG (development secrets), the private database, mail in memory,
+    throttles that never trigger unless ``overrides`` say otherwise, no Redis unless given."""
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "DJANGO_"))},
+        "DATABASE_URL": postgres.get_uri("postgres"),
+        "DJANGO_DEBUG": "1",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "AUTH_THROTTLE_RATES": "login=1000/s,login_email=1000/s,login_email_network=1000/s,register=1000/s,"
+        "register_email=1000/s,refresh=1000/s",
+        "LOG_LEVEL": "ERROR",
+    }
+    env.pop("REDIS_URL", None)
+    env.update(overrides)
+    return env
+
+
+def json_call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
+    """``(status, parsed body)``."""
+    status, raw, _ = call(port, method, path, body, token)
+    return status, json.loads(raw) if raw else None
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def gunicorn_workers() -> set[int]:
+    """The workers of the gunicorn this test started (its only child process running gunicorn)."""
+    masters = [
+        pid for pid in children_of(os.getpid()) if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(masters) == 1, masters
+    return children_of(masters[0])
