@@ -1,0 +1,269 @@
+"""Load run: 10 000 mixed requests from concurrent clients, every org-scoped answer checked for rows of
+other orgs, racing "two tabs" refreshes, and the database checked for consistency afterwards.
+
+    .venv/bin/python bench/load_run.py            # about 2 minutes on 2 cores; writes bench/load_run.md
+
+Serves the app with gunicorn (2 sync workers, ``bench.wsgi``) on a database of its own
+(``authsvc_bench_load``, dropped and created afresh), loopback only. 20 organizations are registered
+through the API, each grown to 5 members and given an API key that may read its members. Then 8 client
+threads send, until 10 000 requests in all, a weighted mix: ``me/``; ``org/members/`` by Bearer and by
+``X-API-Key`` (each row must belong to the caller's org); refresh, a share of them as two identical
+refreshes at once (both must succeed with the same pair: racing tabs never sign a user out); password
+sign-ins; magic-link and forgot-password requests. Throttles stay on but never trigger.
+
+Fails (exit 1) on any 5xx, any row of another org, any refused racing refresh, or an inconsistent
+database: a session without its user, a membership without its org, a half-spent refresh token, a
+session ended as a replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):
+    sys.path[0] = str(ROOT)
+
+from bench.client import Api  # noqa: E402
+from bench.probe import django_setup  # noqa: E402
+from bench.run import _reexec_in_venv  # noqa: E402
+from bench.seed import add_members, migrate, prepare_database  # noqa: E402
+from bench.server import bench_env, gunicorn  # noqa: E402
+
+LOAD_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/authsvc_bench_load"
+PASSWORD = "bench-load-passphrase, long enough"
+MIX = {"me": 30, "members": 18, "key_members": 10, "refresh": 14, "racing_refresh": 6, "login": 8,
+       "magic_link": 7, "forgot": 7}  # fmt: skip
+
+CONSISTENCY_SQL = {
+    "sessions without their user": "SELECT count(*) FROM accounts_session s "
+    "LEFT JOIN accounts_user u ON u.id = s.user_id WHERE u.id IS NULL",
+    "memberships without their org": "SELECT count(*) FROM tenants_membership m "
+    "LEFT JOIN tenants_organization o ON o.id = m.org_id WHERE o.id IS NULL",
+    "half-spent refresh tokens (a predecessor but no rotation time)": "SELECT count(*) FROM accounts_session "
+    "WHERE previous_refresh_jti IS NOT NULL AND rotated_at IS NULL",
+    "sessions ended as a replay": "SELECT count(*) FROM accounts_session WHERE revoked_reason = 'refresh_reuse'",
+}
+
+
+class Org:
+    """One seeded organization: its owner's email, its id, its members' emails, an API key."""
+
+    def __init__(self, email: str, org_id: str, members: set[str], key: str) -> None:
+        self.email, self.id, self.members, self.key = email, org_id, members, key
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.statuses: collections.Counter[tuple[str, int]] = collections.Counter()
+        self.problems: list[str] = []
+        self.sent = 0
+
+    def take(self, limit: int) -> bool:
+        with self.lock:
+            if self.sent >= limit:
+                return False
+            self.sent += 1
+            return True
+
+    def record(self, kind: str, status: int, problem: str | None = None) -> None:
+        with self.lock:
+            self.statuses[(kind, status)] += 1
+            if status >= 500:
+                self.problems.append(f"{kind}: {status}")
+            if problem:
+                self.problems.append(f"{kind}: {problem}")
+
+
+def seed(api: Api, count: int) -> list[Org]:
+    tag = os.urandom(3).hex()
+    orgs = []
+    for i in range(count):
+        email = f"load-{tag}-{i}@example.com"
+        api.expect(
+            201,
+            "POST",
+            "/api/auth/register/",
+            {"email": email, "password": PASSWORD, "organization_name": f"Load {tag} {i}"},
+        )
+        org_id = add_members(email, 4)
+        access = api.expect(200, "POST", "/api/auth/login/", {"email": email, "password": PASSWORD})["access"]
+        members = {
+            row["user"]["email"] for row in api.expect(200, "GET", "/api/auth/org/members/", token=access)
+        }
+        key = api.expect(
+            201, "POST", "/api/auth/org/api-keys/", {"name": "load", "scopes": ["members:read"]}, token=access
+        )["key"]
+        orgs.append(Org(email, org_id, members, key))
+    return orgs
+
+
+def call(port: int, method: str, path: str, body=None, token=None, key=None) -> tuple[int, object]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["X-API-Key"] = key
+    try:
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw) if raw else None
+    except ValueError:
+        return response.status, None
+
+
+def client(port: int, orgs: list[Org], tally: Tally, total: int, seed_value: int) -> None:
+    rng = random.Random(seed_value)  # noqa: S311 (the request mix, not a secret)
+    sessions: dict[str, dict] = {}  # owner email -> this client's pair for that owner
+    kinds, weights = zip(*MIX.items(), strict=True)
+
+    def pair_of(org: Org) -> dict:
+        if org.email not in sessions:
+            status, body = call(port, "POST", "/api/auth/login/", {"email": org.email, "password": PASSWORD})
+            tally.record("login", status)
+            sessions[org.email] = body
+        return sessions[org.email]
+
+    def check_members(kind: str, org: Org, status: int, body) -> None:
+        foreign = [row["user"]["email"] for row in body or [] if row["user"]["email"] not in org.members]
+        tally.record(kind, status, f"rows of another org: {foreign}" if foreign else None)
+
+    while tally.take(total):
+        org = rng.choice(orgs)
+        kind = rng.choices(kinds, weights)[0]
+        if kind == "me":
+            status, body = call(port, "GET", "/api/auth/me/", token=pair_of(org)["access"])
+            wrong = status == 200 and body["org"]["id"] != org.id
+            tally.record(kind, status, "me/ in another org" if wrong else None)
+        elif kind == "members":
+            status, body = call(port, "GET", "/api/auth/org/members/", token=pair_of(org)["access"])
+            check_members(kind, org, status, body)
+        elif kind == "key_members":
+            status, body = call(port, "GET", "/api/auth/org/members/", key=org.key)
+            check_members(kind, org, status, body)
+        elif kind == "refresh":
+            status, body = call(port, "POST", "/api/auth/refresh/", {"refresh": pair_of(org)["refresh"]})
+            tally.record(kind, status, None if status == 200 else f"refused: {body}")
+            if status == 200:
+                sessions[org.email] = body
+        elif kind == "racing_refresh":
+            refresh = pair_of(org)["refresh"]
+            with ThreadPoolExecutor(max_workers=2) as tabs:
+                results = list(
+                    tabs.map(
+                        lambda _, refresh=refresh: call(
+                            port, "POST", "/api/auth/refresh/", {"refresh": refresh}
+                        ),
+                        range(2),
+                    )
+                )
+            same = (
+                results[0][0] == results[1][0] == 200 and results[0][1]["refresh"] == results[1][1]["refresh"]
+            )
+            tally.record(
+                kind, max(status for status, _ in results), None if same else f"two tabs diverged: {results}"
+            )
+            tally.sent += 1  # two requests
+            if same:
+                sessions[org.email] = results[0][1]
+        elif kind == "login":
+            status, body = call(port, "POST", "/api/auth/login/", {"email": org.email, "password": PASSWORD})
+            tally.record(kind, status, None if status == 200 else f"refused: {body}")
+        elif kind == "magic_link":
+            tally.record(kind, call(port, "POST", "/api/auth/magic-link/request/", {"email": org.email})[0])
+        elif kind == "forgot":
+            tally.record(kind, call(port, "POST", "/api/auth/password/forgot/", {"email": org.email})[0])
+
+
+def consistency(database_url: str) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return {label: conn.execute(sql).fetchone()[0] for label, sql in CONSISTENCY_SQL.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--orgs", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "load_run.md")
+    args = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", "").strip() or LOAD_DATABASE_URL
+    prepare_database(database_url, recreate=database_url == LOAD_DATABASE_URL)
+    env = bench_env(database_url)
+    env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    migrate(env)
+    django_setup(env)
+    tally = Tally()
+    with tempfile.TemporaryDirectory(prefix="authsvc-load-") as tmp:
+        with gunicorn(env, workers=args.workers, log_path=Path(tmp) / "gunicorn.log") as port:
+            orgs = seed(Api(port), args.orgs)
+            print(
+                f"seeded {len(orgs)} orgs; {args.requests} requests from {args.clients} clients ...",
+                flush=True,
+            )
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=args.clients) as pool:
+                for future in [
+                    pool.submit(client, port, orgs, tally, args.requests, n) for n in range(args.clients)
+                ]:
+                    future.result()
+            elapsed = time.monotonic() - started
+    checks = consistency(database_url)
+    racing = sum(count for (kind, _), count in tally.statuses.items() if kind == "racing_refresh")
+    sent = sum(tally.statuses.values()) + racing  # a racing refresh is two requests
+    server_errors = sum(count for (_, status), count in tally.statuses.items() if status >= 500)
+    foreign = sum(1 for problem in tally.problems if "another org" in problem)
+    ok = not tally.problems and not any(checks.values())
+    lines = [
+        "# authsvc load run",
+        "",
+        f"`.venv/bin/python bench/load_run.py` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn, "
+        f"{args.workers} sync workers, {args.clients} clients, {args.orgs} orgs of 5 members, loopback.",
+        "",
+        f"**{sent} requests in {elapsed:.0f} s ({sent / elapsed:.0f}/s): {server_errors} 5xx, {foreign} "
+        f"answers with rows of another org, {len(tally.problems)} problems in all — {'PASS' if ok else 'FAIL'}.**",
+        "",
+        "| request (racing_refresh: pairs sent at once) | status | count |",
+        "| --- | ---: | ---: |",
+        *(f"| {kind} | {status} | {count} |" for (kind, status), count in sorted(tally.statuses.items())),
+        "",
+        "Database afterwards:",
+        "",
+        *(f"- {label}: {count}" for label, count in checks.items()),
+        "",
+        *(f"- problem: {problem}" for problem in tally.problems[:50]),
+    ]
+    text = "\n".join(lines) + "\n"
+    args.output.write_text(text)
+    print(text)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    _reexec_in_venv()
+    sys.exit(main())
