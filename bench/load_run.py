@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import random
@@ -39,10 +40,12 @@ from bench.client import Api  # noqa: E402
 from bench.probe import django_setup  # noqa: E402
 from bench.run import _reexec_in_venv  # noqa: E402
 from bench.seed import add_members, migrate, prepare_database  # noqa: E402
-from bench.server import bench_env, gunicorn  # noqa: E402
+from bench.server import bench_env, gunicorn, private_postgres, restart_private_postgres  # noqa: E402
 
 LOAD_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/authsvc_bench_load"
 PASSWORD = "bench-load-passphrase, long enough"
+DOWN_SECONDS = 3.0
+RETRY_PAUSE = 0.05
 MIX = {"me": 30, "members": 18, "key_members": 10, "refresh": 14, "racing_refresh": 6, "login": 8,
        "magic_link": 7, "forgot": 7}  # fmt: skip
 
@@ -70,6 +73,8 @@ class Tally:
         self.statuses: collections.Counter[tuple[str, int]] = collections.Counter()
         self.problems: list[str] = []
         self.sent = 0
+        self.outage = False  # 503 is the expected answer while a fault is on (and just after)
+        self.answered: list[tuple[float, int]] = []  # (when, status), kept in fault mode only
 
     def take(self, limit: int) -> bool:
         with self.lock:
@@ -81,6 +86,10 @@ class Tally:
     def record(self, kind: str, status: int, problem: str | None = None) -> None:
         with self.lock:
             self.statuses[(kind, status)] += 1
+            if self.outage:
+                self.answered.append((time.monotonic(), status))
+                if status == 503:
+                    return  # the database is away: the clean answer, whatever the request
             if status >= 500:
                 self.problems.append(f"{kind}: {status}")
             if problem:
@@ -125,6 +134,8 @@ def call(port: int, method: str, path: str, body=None, token=None, key=None) -> 
         raw = response.read()
     finally:
         conn.close()
+    if response.status == 503:
+        time.sleep(RETRY_PAUSE)  # a client backs off when told to (Retry-After), if not quite for 1 s
     try:
         return response.status, json.loads(raw) if raw else None
     except ValueError:
@@ -136,20 +147,25 @@ def client(port: int, orgs: list[Org], tally: Tally, total: int, seed_value: int
     sessions: dict[str, dict] = {}  # owner email -> this client's pair for that owner
     kinds, weights = zip(*MIX.items(), strict=True)
 
-    def pair_of(org: Org) -> dict:
+    def pair_of(org: Org) -> dict | None:
         if org.email not in sessions:
             status, body = call(port, "POST", "/api/auth/login/", {"email": org.email, "password": PASSWORD})
             tally.record("login", status)
+            if status != 200:
+                return None
             sessions[org.email] = body
         return sessions[org.email]
 
     def check_members(kind: str, org: Org, status: int, body) -> None:
-        foreign = [row["user"]["email"] for row in body or [] if row["user"]["email"] not in org.members]
+        rows = body if status == 200 else []
+        foreign = [row["user"]["email"] for row in rows if row["user"]["email"] not in org.members]
         tally.record(kind, status, f"rows of another org: {foreign}" if foreign else None)
 
     while tally.take(total):
         org = rng.choice(orgs)
         kind = rng.choices(kinds, weights)[0]
+        if kind in ("me", "members", "refresh", "racing_refresh") and pair_of(org) is None:
+            continue  # no session to use (the database was away when signing in)
         if kind == "me":
             status, body = call(port, "GET", "/api/auth/me/", token=pair_of(org)["access"])
             wrong = status == 200 and body["org"]["id"] != org.id
@@ -162,7 +178,7 @@ def client(port: int, orgs: list[Org], tally: Tally, total: int, seed_value: int
             check_members(kind, org, status, body)
         elif kind == "refresh":
             status, body = call(port, "POST", "/api/auth/refresh/", {"refresh": pair_of(org)["refresh"]})
-            tally.record(kind, status, None if status == 200 else f"refused: {body}")
+            tally.record(kind, status, None if status in (200, 503) else f"refused: {body}")
             if status == 200:
                 sessions[org.email] = body
         elif kind == "racing_refresh":
@@ -187,7 +203,7 @@ def client(port: int, orgs: list[Org], tally: Tally, total: int, seed_value: int
                 sessions[org.email] = results[0][1]
         elif kind == "login":
             status, body = call(port, "POST", "/api/auth/login/", {"email": org.email, "password": PASSWORD})
-            tally.record(kind, status, None if status == 200 else f"refused: {body}")
+            tally.record(kind, status, None if status in (200, 503) else f"refused: {body}")
         elif kind == "magic_link":
             tally.record(kind, call(port, "POST", "/api/auth/magic-link/request/", {"email": org.email})[0])
         elif kind == "forgot":
@@ -209,11 +225,38 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--orgs", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "load_run.md")
+    parser.add_argument("--fault", choices=("postgres",), help="stop Postgres for 3 s a third of the way in")
+    parser.add_argument("--output", type=Path, default=None, help="default bench/load_run[_fault].md")
     args = parser.parse_args()
+    output = args.output or ROOT / "bench" / ("load_run_fault.md" if args.fault else "load_run.md")
 
-    database_url = os.environ.get("DATABASE_URL", "").strip() or LOAD_DATABASE_URL
-    prepare_database(database_url, recreate=database_url == LOAD_DATABASE_URL)
+    with contextlib.ExitStack() as stack:
+        server = None
+        if args.fault:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="authsvc-load-pg-")))
+            server = private_postgres(folder)
+            stack.callback(server.cleanup)
+            database_url = server.get_uri("postgres")
+        else:
+            database_url = os.environ.get("DATABASE_URL", "").strip() or LOAD_DATABASE_URL
+            prepare_database(database_url, recreate=database_url == LOAD_DATABASE_URL)
+        text, ok = run(args, database_url, server)
+    output.write_text(text)
+    print(text)
+    return 0 if ok else 1
+
+
+def fault(server, tally: Tally, total: int, timings: dict[str, float]) -> None:
+    """A third of the way in: stop Postgres for ``DOWN_SECONDS``, start it again."""
+    while tally.sent < total // 3:
+        time.sleep(0.05)
+    tally.outage = True
+    timings["down"] = time.monotonic()
+    restart_private_postgres(server, down_seconds=DOWN_SECONDS)
+    timings["up"] = time.monotonic()
+
+
+def run(args: argparse.Namespace, database_url: str, server) -> tuple[str, bool]:
     env = bench_env(database_url)
     env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     migrate(env)
@@ -227,27 +270,53 @@ def main() -> int:
                 flush=True,
             )
             started = time.monotonic()
-            with ThreadPoolExecutor(max_workers=args.clients) as pool:
-                for future in [
+            timings: dict[str, float] = {}
+            with ThreadPoolExecutor(max_workers=args.clients + 1) as pool:
+                futures = [
                     pool.submit(client, port, orgs, tally, args.requests, n) for n in range(args.clients)
-                ]:
+                ]
+                if server is not None:
+                    futures.append(pool.submit(fault, server, tally, args.requests, timings))
+                for future in futures:
                     future.result()
             elapsed = time.monotonic() - started
     checks = consistency(database_url)
     racing = sum(count for (kind, _), count in tally.statuses.items() if kind == "racing_refresh")
     sent = sum(tally.statuses.values()) + racing  # a racing refresh is two requests
-    server_errors = sum(count for (_, status), count in tally.statuses.items() if status >= 500)
+    expected = (503,) if server is not None else ()  # in the fault's gap: the clean answer
+    server_errors = sum(
+        count for (_, status), count in tally.statuses.items() if status >= 500 and status not in expected
+    )
     foreign = sum(1 for problem in tally.problems if "another org" in problem)
     ok = not tally.problems and not any(checks.values())
+    fault_lines = []
+    if server is not None:
+        up = timings["up"]
+        unavailable = sum(count for (_, status), count in tally.statuses.items() if status == 503)
+        recovered = min((when for when, status in tally.answered if when > up and status < 500), default=None)
+        late = [
+            status for when, status in tally.answered if recovered and when > recovered + 1 and status >= 500
+        ]
+        ok = ok and recovered is not None and not late
+        fault_lines = [
+            f"**Fault**: Postgres stopped (fast shutdown) {DOWN_SECONDS:g} s at request {args.requests // 3}, "
+            f"then started again ({up - timings['down']:.1f} s in all, same server and gunicorn workers): "
+            f"{unavailable} answers 503 with `Retry-After`, no other 5xx; first success "
+            + (f"{1000 * (recovered - up):.0f} ms after the restart" if recovered else "NEVER")
+            + f"; {len(late)} errors more than 1 s after it.",
+            "",
+        ]
     lines = [
         "# authsvc load run",
         "",
         f"`.venv/bin/python bench/load_run.py` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn, "
         f"{args.workers} sync workers, {args.clients} clients, {args.orgs} orgs of 5 members, loopback.",
         "",
-        f"**{sent} requests in {elapsed:.0f} s ({sent / elapsed:.0f}/s): {server_errors} 5xx, {foreign} "
+        f"**{sent} requests in {elapsed:.0f} s ({sent / elapsed:.0f}/s): {server_errors} 5xx"
+        f"{' other than the fault' + chr(39) + 's 503s' if server is not None else ''}, {foreign} "
         f"answers with rows of another org, {len(tally.problems)} problems in all — {'PASS' if ok else 'FAIL'}.**",
         "",
+        *fault_lines,
         "| request (racing_refresh: pairs sent at once) | status | count |",
         "| --- | ---: | ---: |",
         *(f"| {kind} | {status} | {count} |" for (kind, status), count in sorted(tally.statuses.items())),
@@ -258,10 +327,7 @@ def main() -> int:
         "",
         *(f"- problem: {problem}" for problem in tally.problems[:50]),
     ]
-    text = "\n".join(lines) + "\n"
-    args.output.write_text(text)
-    print(text)
-    return 0 if ok else 1
+    return "\n".join(lines) + "\n", ok
 
 
 if __name__ == "__main__":

@@ -120,3 +120,25 @@ def _wait_until_healthy(
         if time.monotonic() > deadline:
             raise SystemExit(f"gunicorn did not answer within {timeout:g} s:\n{log_path.read_text()}")
         time.sleep(0.2)
+
+
+def private_postgres(folder: Path):
+    """A Postgres server of its own in ``folder`` (pgserver's binaries; ``initdb`` on first use), for runs
+    that stop and start it: never the machine's shared server. Stop it with ``.cleanup()``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR
+        import pgserver
+    return pgserver.get_server(folder / "pgdata", cleanup_mode="stop")
+
+
+def restart_private_postgres(server, *, down_seconds: float) -> None:
+    """Stop ``server`` (fast shutdown: every connection ended, as a restart or failover does), keep it down
+    ``down_seconds``, start it again on the same socket with the same options."""
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    time.sleep(down_seconds)
+    server._postmaster_info = None
+    server.ensure_postgres_running()

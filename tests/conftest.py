@@ -91,10 +91,10 @@ def api_client():
 
 @pytest.fixture
 def private_postgres(tmp_path):
-    """A Postgres server of the test's own (tests/servers.py), stopped afterwards."""
-    from tests.servers import start_private_postgres
+    """A Postgres server of the test's own (bench.server.private_postgres), stopped afterwards."""
+    from bench.server import private_postgres as start
 
-    server = start_private_postgres(tmp_path)
+    server = start(tmp_path)
     try:
         yield server
     finally:

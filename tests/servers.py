@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import warnings
 from pathlib import Path
 
 REQUEST_TIMEOUT = 10  # a hung request would show as a timeout here
@@ -27,14 +26,6 @@ def call(port: int, method: str, path: str, body: dict | None = None, token: str
         return response.status, response.read(), response.getheader("Retry-After")
     finally:
         connection.close()
-
-
-def start_private_postgres(folder: Path):
-    """A Postgres of its own in ``folder`` (pgserver: initdb on first use); stop it with ``.cleanup()``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR
-        import pgserver
-    return pgserver.get_server(folder / "pgdata", cleanup_mode="stop")
 
 
 def served_env(postgres, **overrides: str) -> dict[str, str]:

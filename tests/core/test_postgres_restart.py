@@ -15,7 +15,7 @@ import threading
 import time
 
 from bench.seed import migrate
-from bench.server import gunicorn
+from bench.server import gunicorn, restart_private_postgres
 from tests.servers import REQUEST_TIMEOUT, call, gunicorn_workers, served_env
 
 DOWN_SECONDS = 2.0
@@ -25,8 +25,6 @@ CLIENTS = 4
 def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_itself(
     private_postgres, tmp_path
 ):
-    from pgserver._commands import pg_ctl
-
     env = served_env(private_postgres)
     migrate(env)  # as the owner (the cluster's superuser), as a deployment does
 
@@ -64,12 +62,7 @@ def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_i
             thread.start()
         time.sleep(1.0)
         down = time.monotonic()
-        pg_ctl(
-            ["-w", "-m", "fast", "stop"], pgdata=private_postgres.pgdata, user=private_postgres.system_user
-        )
-        time.sleep(DOWN_SECONDS)
-        private_postgres._postmaster_info = None
-        private_postgres.ensure_postgres_running()  # pgserver's own start: same socket, same options
+        restart_private_postgres(private_postgres, down_seconds=DOWN_SECONDS)
         up = time.monotonic()
         time.sleep(3.0)
         stop.set()
