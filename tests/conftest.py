@@ -83,6 +83,20 @@ def _fresh_throttle_buckets():
 
 
 @pytest.fixture
+def superuser(db):
+    from accounts.models import User
+
+    return User.objects.create_superuser(email="root@example.com", password="root password 12345")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """Django's test client, signed in to the admin as ``superuser``."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

@@ -11,7 +11,6 @@ from http import HTTPStatus
 
 import pytest
 
-from accounts.models import User
 from tenants.models import Membership
 from tenants.policy import MembershipRole
 from tests.api import CommittingAPIClient, login
@@ -76,14 +75,3 @@ def acme_writer(api_client, ada_access) -> dict:
 @pytest.fixture
 def globex_key(api_client, hank_access) -> dict:
     return new_key(api_client, hank_access, name="Globex sync", scopes=["members:read", "members:write"])
-
-
-@pytest.fixture
-def superuser(db) -> User:
-    return User.objects.create_superuser(email="root@example.com", password="root password 12345")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client

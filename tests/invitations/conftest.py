@@ -49,14 +49,3 @@ def bob_access(api_client, org) -> str:
 @pytest.fixture
 def hank_access(api_client, other_org) -> str:
     return access_for(api_client, "hank@globex.test")
-
-
-@pytest.fixture
-def superuser(db) -> User:
-    return User.objects.create_superuser(email="root@example.com", password="root password 12345")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 
-from accounts.models import User
 from tenants.models import Membership
 from tenants.policy import MembershipRole
 from tenants.rls.context import cross_tenant, current_org_id, tenant_context
@@ -19,17 +18,6 @@ def current_user() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         return cursor.fetchone()[0]
-
-
-@pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser(email="root@example.com", password="correct horse battery staple")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
 
 
 @pytest.mark.django_db

@@ -11,21 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import User
 from tests.api import CommittingAPIClient
 
 
 @pytest.fixture
 def api_client(django_capture_on_commit_callbacks) -> CommittingAPIClient:
     return CommittingAPIClient(django_capture_on_commit_callbacks)
-
-
-@pytest.fixture
-def superuser(db) -> User:
-    return User.objects.create_superuser(email="root@example.com", password="root password 12345")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client

@@ -31,14 +31,3 @@ def user(db) -> User:
 @pytest.fixture
 def ada_mfa(api_client, user, org) -> Enrolled:
     return enrolled(api_client)
-
-
-@pytest.fixture
-def superuser(db) -> User:
-    return User.objects.create_superuser(email="root@example.com", password="root password 12345")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client

@@ -15,13 +15,6 @@ CHANGELIST = "/admin/social/socialidentity/"
 
 
 @pytest.fixture
-def admin_client(client, db):
-    root = User.objects.create_superuser(email="root@example.com", password="root password 12345")
-    client.force_login(root)
-    return client
-
-
-@pytest.fixture
 def linked(api_client, google) -> SocialIdentity:
     assert google_sign_in(api_client, google.id_token()).status_code == HTTPStatus.CREATED
     return SocialIdentity.objects.get()
