@@ -12,8 +12,8 @@ it in the same run, on the same server, middleware and database:
   is held against (the key lookup, its digest and the tenant context are one round trip too);
 * ``members/`` a plain DRF ``ListAPIView`` of an org's members (``?org=<id>``): no authentication, no
   permission, DRF's ``LimitOffsetPagination`` (a count and a page), the same serializer and rows as
-  ``org/members/``. Forced RLS needs the org set, so it sends the ``set_config`` with ``BEGIN``, as the
-  service's authentication does; it is the only database context the list has;
+  ``org/members/``. Forced RLS needs the org set, so it calls ``activate_org`` (sent with ``BEGIN``, as the
+  service's authentication sends it); it is the only database context the list has;
 * ``bearer/``  diagnostic, not a baseline: the service's own ``BearerAuthentication`` behind the same
   view as ``simplejwt/``, so authentication (with the tenant context) compares with stock on its own.
 """
@@ -41,10 +41,9 @@ from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.authentication import BearerAuthentication
 from accounts.models import normalize_email
-from core.postgres.base import execute_first
 from tenants.api.serializers import MemberSerializer
 from tenants.models import Membership
-from tenants.rls.context import ORG_SETTING
+from tenants.rls.context import activate_org
 
 MAX_MINT = 1000
 
@@ -104,10 +103,7 @@ class MembersView(ListAPIView):
 
     def get_queryset(self):
         org_id = self.request.GET.get("org", "")
-        with connection.cursor() as cursor:
-            execute_first(
-                cursor, "SELECT set_config(%(name)s, %(org)s, true)", {"name": ORG_SETTING, "org": org_id}
-            )
+        activate_org(org_id)  # forced RLS needs the org; with BEGIN, as the service's authentication
         members = Membership.objects.filter(org_id=org_id, is_active=True).select_related("user")
         return members.order_by("joined_at", "id")
 

@@ -64,25 +64,23 @@ def _org_params(org_id: uuid.UUID | str | None) -> dict[str, str]:
 
 
 def activate_org(org_id: uuid.UUID | str | None, *, using: str = "default") -> None:
-    """Make ``org_id`` the current org for the rest of the current transaction (``None`` clears it)."""
+    """Make ``org_id`` the current org for the rest of the current transaction (``None`` clears it);
+    as the transaction's first statement, with its ``BEGIN`` in the same message."""
     _require_transaction(using)
     with connections[using].cursor() as cursor:
-        cursor.execute(_SET_ORG_SQL, _org_params(org_id))
+        execute_first(cursor, _SET_ORG_SQL, _org_params(org_id))
 
 
-def execute_in_org(cursor, org_id: uuid.UUID | None, sql: str | Message, params: dict[str, Any]) -> None:
-    """:func:`activate_org` and ``sql`` in one round trip; the cursor is left on ``sql``'s (first) result.
+def execute_in_org(cursor, org_id: uuid.UUID | None, message: Message, params: dict[str, Any]) -> None:
+    """:func:`activate_org` and ``message``'s statements in one round trip; the cursor is left on the
+    first statement's result.
 
     For the hot paths (authentication, refresh rotation): the statements run under ``org_id``'s RLS
     scope, which lasts for the rest of the transaction as with :func:`activate_org`.
     """
     _require_transaction(cursor.db.alias)
-    execute_first(cursor, [_SET_ORG_SQL, *_parts(sql)], {**_org_params(org_id), **params})
+    execute_first(cursor, [_SET_ORG_SQL, *message], {**_org_params(org_id), **params})
     cursor.nextset()
-
-
-def _parts(sql: str | Message) -> Message:
-    return (sql,) if isinstance(sql, str) else sql
 
 
 _SCOPED_ONCE_SQL = (

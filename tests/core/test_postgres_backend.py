@@ -13,6 +13,7 @@ from psycopg import pq
 from core.postgres.base import Prepared, execute_first
 from core.postgres.trace import wire_trace
 from tenants.models import Organization
+from tenants.rls.context import activate_org, current_org_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,3 +132,14 @@ def test_a_failed_message_that_prepared_leaves_the_connection_to_retire_sending_
     assert connection.prepared_statements is None  # whether the PREPARE ran is not known
     assert connection.close_at is not None and connection.close_at <= time.monotonic()  # at request end
     assert run(ONE_OVER, 1) == (1, ["SELECT 1 / 1::int"])
+
+
+def test_activating_an_org_first_in_a_transaction_sends_begin_with_it():
+    org_id = "0c6f5d62-2a4e-4d0b-9a0f-6d1b2c3e4f50"
+    with transaction.atomic():
+        with wire_trace() as wire:
+            activate_org(org_id)
+        assert str(current_org_id()) == org_id
+
+    assert wire.round_trips == 1
+    assert wire.messages == [f'BEGIN;\nSET LOCAL "app"."current_org" = \'{org_id}\'']
