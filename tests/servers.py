@@ -1,11 +1,9 @@
 """Serving the app as production does, for tests that need whole processes: a private Postgres
 (pgserver's binaries in a temporary folder, never the machine's shared server), the environment of the
-served app, a small HTTP client, and gunicorn's processes."""
+served app, and gunicorn's processes (the HTTP client is the benchmark's, ``bench.client.Api``)."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 from pathlib import Path
 
@@ -15,17 +13,6 @@ SIGNUP = {
     "password": "a long passphrase, unbreached",
     "organization_name": "Acme",
 }
-
-
-def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    try:
-        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = connection.getresponse()
-        return response.status, response.read(), response.getheader("Retry-After")
-    finally:
-        connection.close()
 
 
 def served_env(postgres, **overrides: str) -> dict[str, str]:
@@ -43,12 +30,6 @@ def served_env(postgres, **overrides: str) -> dict[str, str]:
     env.pop("REDIS_URL", None)
     env.update(overrides)
     return env
-
-
-def json_call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
-    """``(status, parsed body)``."""
-    status, raw, _ = call(port, method, path, body, token)
-    return status, json.loads(raw) if raw else None
 
 
 def children_of(pid: int) -> set[int]:

@@ -10,13 +10,13 @@ and started again.
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 import time
 
+from bench.client import Api
 from bench.seed import migrate
 from bench.server import gunicorn, restart_private_postgres
-from tests.servers import REQUEST_TIMEOUT, call, gunicorn_workers, served_env
+from tests.servers import REQUEST_TIMEOUT, SIGNUP, gunicorn_workers, served_env
 
 DOWN_SECONDS = 2.0
 CLIENTS = 4
@@ -29,14 +29,10 @@ def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_i
     migrate(env)  # as the owner (the cluster's superuser), as a deployment does
 
     with gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as port:
-        signup = {
-            "email": "ada@example.com",
-            "password": "a long passphrase, unbreached",
-            "organization_name": "Acme",
-        }
-        status, body, _ = call(port, "POST", "/api/auth/register/", signup)
+        api = Api(port, timeout=REQUEST_TIMEOUT)
+        status, body = api.call("POST", "/api/auth/register/", SIGNUP)
         assert status == 201, body
-        token = json.loads(body)["access"]
+        token = body["access"]
         workers_before = gunicorn_workers()
         assert len(workers_before) == 2
 
@@ -47,7 +43,8 @@ def test_a_postgres_restart_under_load_costs_503s_only_and_the_app_recovers_by_i
             while not stop.is_set():
                 started = time.monotonic()
                 try:
-                    status, _, retry_after = call(port, "GET", "/api/auth/me/", token=token)
+                    status, _, headers = api.request("GET", "/api/auth/me/", token=token)
+                    retry_after = headers.get("Retry-After")
                     results.append(
                         (
                             started,

@@ -13,9 +13,10 @@ import os
 
 import pytest
 
+from bench.client import Api
 from bench.seed import migrate
 from bench.server import gunicorn
-from tests.servers import SIGNUP, json_call, served_env
+from tests.servers import SIGNUP, served_env
 
 REDIS_DB = 13  # the test's own database number on the Redis server
 LOGIN_RATE = 4  # per minute and network, shared by both instances
@@ -51,38 +52,38 @@ def two_instances(private_postgres, redis_url, tmp_path):
         gunicorn(env, workers=1, log_path=tmp_path / "a.log") as a,
         gunicorn(env, workers=1, log_path=tmp_path / "b.log") as b,
     ):
-        yield a, b
+        yield Api(a), Api(b)
 
 
 def test_what_one_instance_does_the_other_knows_at_once(two_instances):
     a, b = two_instances
-    status, pair = json_call(a, "POST", "/api/auth/register/", SIGNUP)
+    status, pair = a.call("POST", "/api/auth/register/", SIGNUP)
     assert status == 201, pair
 
     # A session made on A is live on B.
-    assert json_call(b, "GET", "/api/auth/me/", token=pair["access"])[0] == 200
+    assert b.call("GET", "/api/auth/me/", token=pair["access"])[0] == 200
 
     # A refresh rotated on A, then replayed on B: detected, the whole session ends (on both).
-    status, rotated = json_call(a, "POST", "/api/auth/refresh/", {"refresh": pair["refresh"]})
+    status, rotated = a.call("POST", "/api/auth/refresh/", {"refresh": pair["refresh"]})
     assert status == 200
-    status, body = json_call(b, "POST", "/api/auth/refresh/", {"refresh": pair["refresh"]})
+    status, body = b.call("POST", "/api/auth/refresh/", {"refresh": pair["refresh"]})
     assert (status, body["code"]) == (401, "token_not_valid")
-    assert json_call(a, "POST", "/api/auth/refresh/", {"refresh": rotated["refresh"]})[0] == 401
-    assert json_call(a, "GET", "/api/auth/me/", token=rotated["access"])[0] == 401
+    assert a.call("POST", "/api/auth/refresh/", {"refresh": rotated["refresh"]})[0] == 401
+    assert a.call("GET", "/api/auth/me/", token=rotated["access"])[0] == 401
 
     # A logout on A is refused on B on its next request.
     login = {"email": SIGNUP["email"], "password": SIGNUP["password"]}
-    status, fresh = json_call(b, "POST", "/api/auth/login/", login)
+    status, fresh = b.call("POST", "/api/auth/login/", login)
     assert status == 200
-    assert json_call(b, "GET", "/api/auth/me/", token=fresh["access"])[0] == 200
-    assert json_call(a, "POST", "/api/auth/logout/", token=fresh["access"])[0] == 204
-    assert json_call(b, "GET", "/api/auth/me/", token=fresh["access"])[0] == 401
+    assert b.call("GET", "/api/auth/me/", token=fresh["access"])[0] == 200
+    assert a.call("POST", "/api/auth/logout/", token=fresh["access"])[0] == 204
+    assert b.call("GET", "/api/auth/me/", token=fresh["access"])[0] == 401
 
 
 def test_the_throttle_counts_requests_to_either_instance(two_instances):
     a, b = two_instances
     wrong = {"email": "nobody@example.com", "password": "not the password at all"}
-    statuses = [json_call((a, b)[i % 2], "POST", "/api/auth/login/", wrong)[0] for i in range(LOGIN_RATE + 2)]
+    statuses = [(a, b)[i % 2].call("POST", "/api/auth/login/", wrong)[0] for i in range(LOGIN_RATE + 2)]
 
     assert statuses[:LOGIN_RATE] == [401] * LOGIN_RATE  # invalid_credentials, alternately on A and B
     assert statuses[LOGIN_RATE:] == [429, 429]  # the bucket is one, whichever instance answers
