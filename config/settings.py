@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
     # only, and the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # 414 where a request has parameters, and the links between operations (core.openapi.postprocess).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi.postprocess"],
 }
 
 # --- HTTPS and security headers (README "Security") ----------------------------------------------

@@ -7,7 +7,10 @@ here, from what the view is, so no view can forget it:
 * 401 with the ``WWW-Authenticate`` challenge on every operation that requires authentication;
 * 400 (DRF's field map, or ``parse_error`` for a body that is not JSON), 413 and 415 on every
   operation that parses a request body;
-* 429 with ``Retry-After`` on every throttled view.
+* 429 with ``Retry-After`` on every throttled view;
+* 403 with the codes of the view's permissions (``forbidden_codes``: ``no_active_org``,
+  ``insufficient_role``, ...), and 400 ``ambiguous_credentials`` where both a Bearer token and an API key
+  are accepted, named in the status's description even where the view describes it.
 
 A view's own declaration of one of these codes wins (``token/``'s 400 is OAuth's shape), and every
 401 and 429, however declared, carries its header: ``core.exception_handler`` and DRF always send it.
@@ -40,6 +43,7 @@ TOO_LARGE = error_response("`request_too_large`: the body exceeds `AUTH_MAX_REQU
 UNSUPPORTED_MEDIA_TYPE = error_response(
     "`unsupported_media_type`: the body is not in a media type listed here."
 )
+FORBIDDEN = error_response("")  # described by the codes of the view's permissions (_implied_codes)
 THROTTLED = error_response("`throttled`: too many requests; retry after `Retry-After` seconds.")
 
 # Headers every response of the code carries, whoever documented the response.
@@ -130,6 +134,14 @@ class AutoSchema(openapi.AutoSchema):
         for code, response in self._implied_errors().items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
+        for code, codes in self._implied_codes().items():
+            # A view's own description of the status names its own reasons; the implied ones it does not
+            # name are added to it.
+            described = responses[code].get("description", "")
+            missing = [name for name in codes if f"`{name}`" not in described]
+            if missing:
+                listed = ", ".join(f"`{name}`" for name in missing)
+                responses[code]["description"] = f"{described}; {listed}" if described else listed
         for code, headers in HEADERS.items():
             if code in responses:
                 responses[code]["headers"] = {**responses[code].get("headers", {}), **headers}
@@ -143,7 +155,27 @@ class AutoSchema(openapi.AutoSchema):
             implied |= {"400": INVALID_INPUT, "413": TOO_LARGE, "415": UNSUPPORTED_MEDIA_TYPE}
         if self.view.get_throttles():
             implied["429"] = THROTTLED
+        codes = self._implied_codes()
+        if "403" in codes:
+            implied["403"] = FORBIDDEN
+        if "400" in codes:
+            implied.setdefault("400", error_response(""))
         return implied
+
+    def _implied_codes(self) -> dict[str, list[str]]:
+        """The error codes a view answers whatever it declares: 403s of its permissions (each says which,
+        ``forbidden_codes``) and 400 ``ambiguous_credentials`` where a Bearer token and an API key are
+        both accepted (sending both is refused)."""
+        forbidden: list[str] = []
+        for permission in self.view.get_permissions():
+            for name in getattr(permission, "forbidden_codes", lambda view: ())(self.view):
+                if name not in forbidden:
+                    forbidden.append(name)
+        schemes = {name for requirement in self.get_auth() for name in requirement}
+        codes = {"403": forbidden} if forbidden else {}
+        if {"bearerAuth", "apiKeyAuth"} <= schemes:
+            codes["400"] = ["ambiguous_credentials"]
+        return codes
 
     def _requires_authentication(self) -> bool:
         # get_auth() lists the accepted schemes; ``{}`` among them means "or none" (AllowAny).
@@ -177,3 +209,86 @@ def token_query_parameter() -> OpenApiParameter:
     """``?token=``: an emailed token in a query string (validate endpoints), as its serializer refuses it."""
     schema = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": not_blank()}
     return OpenApiParameter("token", schema, required=True)
+
+
+# --- Postprocessing (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) -----------------------------------
+
+REQUEST_LINE_TOO_LONG = {
+    "description": "The request line (path and query string) is longer than the HTTP server in front takes "
+    "(gunicorn: 4094 bytes); answered by that server, before the app, in its own format."
+}
+
+# OpenAPI links: which response feeds which request (schemathesis's stateful phase follows them, and so can
+# a reader). Keyed by the source operation, then its status; values are that response's ``links``.
+LINKS = {
+    "api_auth_register_create": {
+        "201": {
+            "SignIn": {
+                "operationId": "api_auth_login_create",
+                "requestBody": {"email": "$request.body#/email", "password": "$request.body#/password"},
+            },
+            "Refresh": {
+                "operationId": "api_auth_refresh_create",
+                "requestBody": {"refresh": "$response.body#/refresh"},
+            },
+        }
+    },
+    "api_auth_login_create": {
+        "200": {
+            "Refresh": {
+                "operationId": "api_auth_refresh_create",
+                "requestBody": {"refresh": "$response.body#/refresh"},
+            },
+        }
+    },
+    "api_auth_refresh_create": {
+        "200": {
+            "RefreshAgain": {
+                "operationId": "api_auth_refresh_create",
+                "requestBody": {"refresh": "$response.body#/refresh"},
+            },
+        }
+    },
+    "api_auth_orgs_create": {
+        "201": {
+            "SwitchToIt": {
+                "operationId": "api_auth_switch_org_create",
+                "requestBody": {"org_id": "$response.body#/id"},
+            },
+        }
+    },
+    "api_auth_sessions_list": {
+        "200": {
+            "RevokeOne": {
+                "operationId": "api_auth_sessions_destroy",
+                "parameters": {"session_id": "$response.body#/0/id"},
+            },
+        }
+    },
+    "api_auth_org_members_list": {
+        "200": {
+            "ChangeRole": {
+                "operationId": "api_auth_org_members_partial_update",
+                "parameters": {"profile_id": "$response.body#/0/profile_id"},
+            },
+            "Remove": {
+                "operationId": "api_auth_org_members_destroy",
+                "parameters": {"profile_id": "$response.body#/0/profile_id"},
+            },
+        }
+    },
+}
+
+
+def postprocess(result, generator, request, public):
+    """What no single view knows: a 414 wherever a request carries parameters, and the links between
+    operations (``LINKS``)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if operation.get("parameters"):
+                responses.setdefault("414", REQUEST_LINE_TOO_LONG)
+            for status, links in LINKS.get(operation["operationId"], {}).items():
+                responses[status]["links"] = links
+            operation["responses"] = dict(sorted(responses.items()))
+    return result

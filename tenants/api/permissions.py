@@ -29,6 +29,18 @@ class HasActiveOrg(BasePermission):
     An org that requires MFA refuses a user without it (403 ``mfa_enrolment_required``), except on views
     that say ``mfa_policy_exempt`` (leaving the org); API keys are not users and are unaffected."""
 
+    @staticmethod
+    def forbidden_codes(view) -> tuple[str, ...]:
+        """The 403 codes it answers for ``view`` (``core.openapi`` documents them)."""
+        return (
+            ("no_active_org",)
+            if getattr(view, "mfa_policy_exempt", False)
+            else (
+                "no_active_org",
+                "mfa_enrolment_required",
+            )
+        )
+
     def has_permission(self, request, view) -> bool:
         if request.user is None:
             return False  # DRF answers 401 with the authenticator's challenge
@@ -74,6 +86,10 @@ class UsersOnly(Forbidden):
 class UserOnly(BasePermission):
     """A signed-in user, not an API key (which has no user): 403 ``api_key_not_allowed`` for a key."""
 
+    @staticmethod
+    def forbidden_codes(view) -> tuple[str, ...]:
+        return ("api_key_not_allowed",)
+
     def has_permission(self, request, view) -> bool:
         if getattr(request.auth, "api_key_id", None) is not None:
             raise UsersOnly()
@@ -86,6 +102,11 @@ def role_may(resource: str, action: str) -> type[BasePermission]:
     ``insufficient_scope``. Use after :class:`HasActiveOrg`."""
 
     class RoleMay(BasePermission):
+        @staticmethod
+        def forbidden_codes(view) -> tuple[str, ...]:
+            keys_may_call = not any(isinstance(p, UserOnly) for p in view.get_permissions())
+            return ("insufficient_role", "insufficient_scope") if keys_may_call else ("insufficient_role",)
+
         def has_permission(self, request, view) -> bool:
             if getattr(request.auth, "api_key_id", None) is not None:  # an API key: its scopes decide
                 if not scope_allows(request.auth.scopes, resource, action):
