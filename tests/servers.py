@@ -4,8 +4,18 @@ served app, and gunicorn's processes (the HTTP client is the benchmark's, ``benc
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from bench.server import free_port
 
 REQUEST_TIMEOUT = 10  # a hung request would show as a timeout here
 SIGNUP = {
@@ -58,3 +68,69 @@ def gunicorn_workers() -> set[int]:
     ]
     assert len(masters) == 1, masters
     return children_of(masters[0])
+
+
+APP_PASSWORD = "runtime-role-password"  # the runtime role's own login, behind PgBouncer
+
+
+@contextlib.contextmanager
+def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
+    """PgBouncer in **transaction** mode in front of ``postgres``, for the runtime role's own login: yields
+    the ``DATABASE_URL`` the app uses through it (the role is made a login role here, as
+    ``docker/postgres/init.sh`` does). ``pool_size`` server connections at most, whatever the number of
+    clients. Skips the test where PgBouncer is not installed (``apt-get install pgbouncer``; ``.ci/run``
+    does). PgBouncer refuses to run as root: as root it runs as Postgres's own system user."""
+    import psycopg
+
+    binary = shutil.which("pgbouncer") or (
+        "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
+    )
+    if binary is None:
+        pytest.skip("PgBouncer is not installed (apt-get install pgbouncer)")
+    role = "authsvc_app"
+    with psycopg.connect(postgres.get_uri("postgres"), autocommit=True) as conn:
+        conn.execute(
+            f"CREATE ROLE {role} LOGIN PASSWORD '{APP_PASSWORD}' "
+            "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT"
+        )
+    info = postgres.get_postmaster_info()
+    port = free_port()
+    folder.mkdir()
+    (folder / "users.txt").write_text(f'"{role}" "{APP_PASSWORD}"\n')
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"postgres = host={info.socket_dir} port={info.port} dbname=postgres\n"  # the owner's name for it too
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = plain\nauth_file = {folder / 'users.txt'}\n"
+        f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 100\n"
+        f"logfile = {folder / 'pgbouncer.log'}\n"
+    )
+    user = postgres.system_user if os.geteuid() == 0 else None
+    if user:
+        uid, gid = pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid
+        os.chown(folder, uid, gid)
+        for file in folder.iterdir():
+            os.chown(file, uid, gid)
+    process = subprocess.Popen(
+        [binary, str(folder / "pgbouncer.ini")],
+        user=user,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"postgres://{role}:{APP_PASSWORD}@127.0.0.1:{port}/postgres"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                psycopg.connect(url, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log = folder / "pgbouncer.log"
+                    raise RuntimeError(f"PgBouncer did not start:\n{log.read_text() if log.exists() else ''}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,7 +1,8 @@
 """Two app instances on one Postgres and one Redis, no sticky sessions: what one does, the other knows
 at once — a logout, a spent refresh token, a throttle count.
 
-Both are gunicorn servers of the same release (as behind a load balancer), on a private Postgres;
+Both are gunicorn servers of the same release (as behind a load balancer), on a private Postgres, reached
+directly or (second variant) through PgBouncer in transaction mode with the runtime role's own login;
 Redis is the machine's (``REDIS_URL``, else 127.0.0.1:6379), on a database number of the test's own,
 emptied first. Without a Redis to reach, the test is skipped: throttle sharing needs one.
 """
@@ -10,15 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bench.client import Api
 from bench.seed import migrate
 from bench.server import gunicorn
-from tests.servers import SIGNUP, served_env
+from tests.servers import SIGNUP, pgbouncer, served_env
 
 REDIS_DB = 13  # the test's own database number on the Redis server
+POOL_SIZE = 2  # PgBouncer's server connections, fewer than the instances' clients: they take turns
 LOGIN_RATE = 4  # per minute and network, shared by both instances
 
 
@@ -38,10 +41,27 @@ def redis_url():
         client.flushdb()
 
 
+@pytest.fixture(params=["direct", "pgbouncer"])
+def database(request, private_postgres, tmp_path):
+    """How the instances reach Postgres: directly (the owner's URL, ``assume_role``), or through PgBouncer
+    in transaction mode with the runtime role's own login, migrations by the owner directly, and the hot
+    statements not prepared (README "Deployment")."""
+    if request.param == "direct":
+        yield {}
+        return
+    with pgbouncer(private_postgres, tmp_path / "pgbouncer", pool_size=POOL_SIZE) as url:
+        yield {
+            "DATABASE_URL": url,
+            "DATABASE_MIGRATE_URL": private_postgres.get_uri("postgres"),
+            "DATABASE_PREPARED_STATEMENTS": "0",
+        }
+
+
 @pytest.fixture
-def two_instances(private_postgres, redis_url, tmp_path):
+def two_instances(private_postgres, database, redis_url, tmp_path):
     env = served_env(
         private_postgres,
+        **database,
         REDIS_URL=redis_url,
         JWT_REFRESH_REUSE_GRACE_SECONDS="0",  # any second use of a refresh token is a replay
         AUTH_THROTTLE_RATES=f"login={LOGIN_RATE}/min,login_email=1000/s,login_email_network=1000/s,"
@@ -87,3 +107,28 @@ def test_the_throttle_counts_requests_to_either_instance(two_instances):
 
     assert statuses[:LOGIN_RATE] == [401] * LOGIN_RATE  # invalid_credentials, alternately on A and B
     assert statuses[LOGIN_RATE:] == [429, 429]  # the bucket is one, whichever instance answers
+
+
+def test_each_org_sees_only_its_own_rows_while_connections_are_shared(two_instances):
+    """Many clients of both instances, two orgs, fewer server connections than clients (behind PgBouncer a
+    transaction runs on whichever server connection is free): the tenant context is the transaction's own,
+    so no answer ever holds the other org's rows."""
+    a, b = two_instances
+    tokens = {}
+    for name in ("Acme", "Globex"):
+        signup = {**SIGNUP, "email": f"owner@{name.lower()}.example", "organization_name": name}
+        status, pair = a.call("POST", "/api/auth/register/", signup)
+        assert status == 201, pair
+        tokens[name] = pair["access"]
+
+    def members(n: int) -> tuple[str, int, set[str]]:
+        name = ("Acme", "Globex")[n % 2]
+        status, body = (a, b)[n // 2 % 2].call("GET", "/api/auth/org/members/", token=tokens[name])
+        return name, status, {row["user"]["email"] for row in body} if status == 200 else set()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(members, range(400)))
+
+    assert {status for _, status, _ in answers} == {200}
+    for name, _, emails in answers:
+        assert emails == {f"owner@{name.lower()}.example"}
