@@ -1,7 +1,9 @@
 """Load run: 10 000 mixed requests from concurrent clients, every org-scoped answer checked for rows of
 other orgs, racing "two tabs" refreshes, and the database checked for consistency afterwards.
 
-    .venv/bin/python bench/load_run.py            # about 2 minutes on 2 cores; writes bench/load_run.md
+    .venv/bin/python bench/load_run.py                   # about 1 minute on 2 cores; bench/load_run.md
+    .venv/bin/python bench/load_run.py --fault postgres  # Postgres stopped 3 s; bench/load_run_postgres.md
+    .venv/bin/python bench/load_run.py --fault redis     # Redis stopped 3 s; bench/load_run_redis.md
 
 Serves the app with gunicorn (2 sync workers, ``bench.wsgi``) on a database of its own
 (``authsvc_bench_load``, dropped and created afresh), loopback only. 20 organizations are registered
@@ -14,6 +16,12 @@ sign-ins; magic-link and forgot-password requests. Throttles stay on but never t
 Fails (exit 1) on any 5xx, any row of another org, any refused racing refresh, or an inconsistent
 database: a session without its user, a membership without its org, a half-spent refresh token, a
 session ended as a replay.
+
+With ``--fault postgres`` the database is a private server the run starts itself (never the machine's), and
+it is stopped a third of the way in: 503 with ``Retry-After`` is the clean answer meanwhile, and the run
+also fails unless service resumes without restarting the app. With ``--fault redis`` the throttle counters
+live on a private redis-server, stopped the same way: nothing may fail for it (the throttles fall back to
+counting per process, ``core.cache``), sign-ins included.
 """
 
 from __future__ import annotations
@@ -27,9 +35,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
@@ -39,7 +49,13 @@ from bench.client import Api  # noqa: E402
 from bench.probe import django_setup  # noqa: E402
 from bench.run import _reexec_in_venv  # noqa: E402
 from bench.seed import add_members, migrate, prepare_database  # noqa: E402
-from bench.server import bench_env, gunicorn, private_postgres, restart_private_postgres  # noqa: E402
+from bench.server import (  # noqa: E402
+    PrivateRedis,
+    bench_env,
+    gunicorn,
+    private_postgres,
+    restart_private_postgres,
+)
 
 LOAD_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/authsvc_bench_load"
 PASSWORD = "bench-load-passphrase, long enough"
@@ -72,8 +88,11 @@ class Tally:
         self.statuses: collections.Counter[tuple[str, int]] = collections.Counter()
         self.problems: list[str] = []
         self.sent = 0
-        self.outage = False  # 503 is the expected answer while a fault is on (and just after)
-        self.answered: list[tuple[float, int]] = []  # (when, status), kept in fault mode only
+        self.outage = False  # a fault is on (or was): answers are timed
+        self.tolerated: set[int] = (
+            set()
+        )  # statuses that are the clean answer during the fault (503 for Postgres)
+        self.answered: list[tuple[float, str, int]] = []  # (when, kind, status), kept in fault mode only
 
     def take(self, limit: int) -> bool:
         with self.lock:
@@ -95,9 +114,9 @@ class Tally:
         with self.lock:
             self.statuses[(kind, status)] += 1
             if self.outage:
-                self.answered.append((time.monotonic(), status))
-                if status == 503:
-                    return  # the database is away: the clean answer, whatever the request
+                self.answered.append((time.monotonic(), kind, status))
+                if status in self.tolerated:
+                    return  # e.g. the database is away: 503 is the clean answer, whatever the request
             if status >= 500:
                 self.problems.append(f"{kind}: {status}")
             if problem:
@@ -217,40 +236,75 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--orgs", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--fault", choices=("postgres",), help="stop Postgres for 3 s a third of the way in")
+    parser.add_argument(
+        "--fault",
+        choices=("postgres", "redis"),
+        help="stop Postgres, or Redis, for 3 s a third of the way in",
+    )
     parser.add_argument("--output", type=Path, default=None, help="default bench/load_run[_fault].md")
     args = parser.parse_args()
-    output = args.output or ROOT / "bench" / ("load_run_fault.md" if args.fault else "load_run.md")
+    output = args.output or ROOT / "bench" / (f"load_run_{args.fault}.md" if args.fault else "load_run.md")
 
     with contextlib.ExitStack() as stack:
-        server = None
-        if args.fault:
+        fault = None
+        env_extra: dict[str, str] = {}
+        if args.fault == "postgres":
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="authsvc-load-pg-")))
             server = private_postgres(folder)
             stack.callback(server.cleanup)
             database_url = server.get_uri("postgres")
+            fault = Fault(
+                "Postgres", lambda: restart_private_postgres(server, down_seconds=DOWN_SECONDS), {503}
+            )
         else:
             database_url = os.environ.get("DATABASE_URL", "").strip() or LOAD_DATABASE_URL
             prepare_database(database_url, recreate=database_url == LOAD_DATABASE_URL)
-        text, ok = run(args, database_url, server)
+        if args.fault == "redis":  # the throttle counters' store; nothing is allowed to fail for it
+            redis = PrivateRedis()
+            redis.start()
+            stack.callback(redis.stop)
+            env_extra["REDIS_URL"] = redis.url
+            fault = Fault("Redis", lambda: redis.restart(down_seconds=DOWN_SECONDS), set(), redis_keys(redis))
+        text, ok = run(args, database_url, fault, env_extra)
     output.write_text(text)
     print(text)
     return 0 if ok else 1
 
 
-def fault(server, tally: Tally, total: int, timings: dict[str, float]) -> None:
-    """A third of the way in: stop Postgres for ``DOWN_SECONDS``, start it again."""
+class Fault(NamedTuple):
+    service: str
+    restart: Callable[[], None]  # stop the service, keep it down DOWN_SECONDS, start it again
+    tolerated: set[int]  # the clean answers while it is down
+    afterwards: Callable[[], str] | None = None  # a sentence on the service's state after the run
+
+
+def redis_keys(server: PrivateRedis) -> Callable[[], str]:
+    def count() -> str:
+        import redis
+
+        keys = redis.Redis.from_url(server.url).dbsize()
+        return f"Afterwards the restarted Redis holds {keys} throttle counters: counting went back to it."
+
+    return count
+
+
+def inject(fault: Fault, tally: Tally, total: int, timings: dict[str, float]) -> None:
+    """A third of the way in: stop the service for ``DOWN_SECONDS``, start it again."""
     while tally.sent < total // 3:
         time.sleep(0.05)
+    tally.tolerated = fault.tolerated
     tally.outage = True
     timings["down"] = time.monotonic()
-    restart_private_postgres(server, down_seconds=DOWN_SECONDS)
+    fault.restart()
     timings["up"] = time.monotonic()
 
 
-def run(args: argparse.Namespace, database_url: str, server) -> tuple[str, bool]:
+def run(
+    args: argparse.Namespace, database_url: str, fault: Fault | None, env_extra: dict[str, str]
+) -> tuple[str, bool]:
     env = bench_env(database_url)
     env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    env.update(env_extra)
     migrate(env)
     django_setup(env)
     tally = Tally()
@@ -267,44 +321,54 @@ def run(args: argparse.Namespace, database_url: str, server) -> tuple[str, bool]
                 futures = [
                     pool.submit(client, port, orgs, tally, args.requests, n) for n in range(args.clients)
                 ]
-                if server is not None:
-                    futures.append(pool.submit(fault, server, tally, args.requests, timings))
+                if fault is not None:
+                    futures.append(pool.submit(inject, fault, tally, args.requests, timings))
                 for future in futures:
                     future.result()
             elapsed = time.monotonic() - started
     checks = consistency(database_url)
     sent = sum(tally.statuses.values())
-    expected = (503,) if server is not None else ()  # in the fault's gap: the clean answer
+    expected = fault.tolerated if fault is not None else set()  # in the fault's gap: the clean answer
     server_errors = sum(
         count for (_, status), count in tally.statuses.items() if status >= 500 and status not in expected
     )
     foreign = sum(1 for problem in tally.problems if "another org" in problem)
     ok = not tally.problems and not any(checks.values())
     fault_lines = []
-    if server is not None:
+    if fault is not None:
         up = timings["up"]
         unavailable = sum(count for (_, status), count in tally.statuses.items() if status == 503)
-        recovered = min((when for when, status in tally.answered if when > up and status < 500), default=None)
+        meanwhile = [(kind, status) for when, kind, status in tally.answered if timings["down"] <= when <= up]
+        during = len(meanwhile)
+        signed_in = sum(1 for kind, status in meanwhile if kind == "login" and status == 200)
+        recovered = min(
+            (when for when, _, status in tally.answered if when > up and status < 500), default=None
+        )
         late = [
-            status for when, status in tally.answered if recovered and when > recovered + 1 and status >= 500
+            status
+            for when, _, status in tally.answered
+            if recovered and when > recovered + 1 and status >= 500
         ]
         ok = ok and recovered is not None and not late
         fault_lines = [
-            f"**Fault**: Postgres stopped (fast shutdown) {DOWN_SECONDS:g} s at request {args.requests // 3}, "
-            f"then started again ({up - timings['down']:.1f} s in all, same server and gunicorn workers): "
-            f"{unavailable} answers 503 with `Retry-After`, no other 5xx; first success "
+            f"**Fault**: {fault.service} stopped {DOWN_SECONDS:g} s at request {args.requests // 3}, then "
+            f"started again ({up - timings['down']:.1f} s in all, same gunicorn workers): {during} answers "
+            f"while it was down ({signed_in} of them successful sign-ins), {unavailable} answers 503 with "
+            f"`Retry-After`, {server_errors} other 5xx; first success "
             + (f"{1000 * (recovered - up):.0f} ms after the restart" if recovered else "NEVER")
-            + f"; {len(late)} errors more than 1 s after it.",
+            + f"; {len(late)} errors more than 1 s after it."
+            + (f" {fault.afterwards()}" if fault.afterwards else ""),
             "",
         ]
     lines = [
         "# authsvc load run",
         "",
-        f"`.venv/bin/python bench/load_run.py` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn, "
+        f"`.venv/bin/python bench/load_run.py{f' --fault {args.fault}' if args.fault else ''}` — "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn, "
         f"{args.workers} sync workers, {args.clients} clients, {args.orgs} orgs of 5 members, loopback.",
         "",
         f"**{sent} requests in {elapsed:.0f} s ({sent / elapsed:.0f}/s): {server_errors} 5xx"
-        f"{' other than the fault' + chr(39) + 's 503s' if server is not None else ''}, {foreign} "
+        f"{' other than the fault' + chr(39) + 's 503s' if fault is not None and fault.tolerated else ''}, {foreign} "
         f"answers with rows of another org, {len(tally.problems)} problems in all — {'PASS' if ok else 'FAIL'}.**",
         "",
         *fault_lines,

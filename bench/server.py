@@ -142,3 +142,44 @@ def restart_private_postgres(server, *, down_seconds: float) -> None:
     time.sleep(down_seconds)
     server._postmaster_info = None
     server.ensure_postgres_running()
+
+
+class PrivateRedis:
+    """A Redis server of the run's own on a free loopback port (never the machine's shared one), nothing
+    kept on disk; ``restart`` stops it (SHUTDOWN NOSAVE: every connection ends) and starts it again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def restart(self, *, down_seconds: float) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
