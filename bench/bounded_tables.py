@@ -1,12 +1,13 @@
 """Bounded tables: 10 000 sign-ins and refreshes through the API, then the cleanup commands, as if the
 activity had happened long ago; every table's row count before and after.
 
-    .venv/bin/python bench/bounded_tables.py    # about 2 minutes on 2 cores; writes bench/bounded_tables.md
+    .venv/bin/python bench/bounded_tables.py    # about 3.5 minutes on 2 cores; writes bench/bounded_tables.md
 
 Serves the app with gunicorn (2 sync workers) on a database of its own (``authsvc_bench_bounded``,
 dropped and created afresh, on the machine's Postgres at 127.0.0.1:5432). 20 users, one org
 each, then 8 clients: 5 000 password sign-ins, each followed by a refresh (10 000 in all), every fifth
-session logged out, every tenth sign-in also asking for a magic link and a password reset. Then time
+session logged out, every tenth sign-in also asking for a magic link and a password reset, and as many
+inviting someone to the org. Then time
 passes: every timestamp in the database is moved back 400 days (more than any retention: sessions 7 days
 after they end, audit events ``AUDIT_RETENTION_DAYS`` = 365), and the daily cron commands run
 (``sessions_purge``, ``audit_purge``, ``magiclinks_purge``, ``invitations_purge``, ``jobs_purge``).
@@ -52,13 +53,8 @@ GROWING = {
 
 
 def activity(api: Api, seed: Seed, count: int, clients: int) -> dict[str, int]:
-    done: dict[str, int] = {
-        "sign-ins": 0,
-        "refreshes": 0,
-        "logouts": 0,
-        "magic-link requests": 0,
-        "forgot": 0,
-    }
+    kinds = ("sign-ins", "refreshes", "logouts", "magic-link requests", "forgot", "invitations")
+    done = dict.fromkeys(kinds, 0)
     lock = threading.Lock()
 
     def one(n: int) -> None:
@@ -66,6 +62,12 @@ def activity(api: Api, seed: Seed, count: int, clients: int) -> dict[str, int]:
         pair = seed.login(email)
         rotated = api.expect(200, "POST", "/api/auth/refresh/", {"refresh": pair["refresh"]})
         counts = {"sign-ins": 1, "refreshes": 1}
+        # Each owner in turn invites someone: 25 each, under the per-org throttle. An invitation stays
+        # pending until it expires.
+        if n // len(seed.emails) % 10 == 3:
+            invitee = {"email": f"invitee-{n}@example.com", "role": "member"}
+            api.expect(201, "POST", "/api/auth/org/invitations/", invitee, token=rotated["access"])
+            counts["invitations"] = 1
         if n % 5 == 0:
             api.expect(204, "POST", "/api/auth/logout/", token=rotated["access"])
             counts["logouts"] = 1
