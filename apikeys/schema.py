@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from tenants.api.permissions import UserOnly
+from tenants.api.permissions import keys_may_call
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -14,7 +14,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     def get_security_requirement(self, auto_schema):
         # Listed only where a key may call: a view that refuses keys (UserOnly: 403 api_key_not_allowed)
         # documents Bearer alone, although the key authenticates before the refusal.
-        if any(isinstance(permission, UserOnly) for permission in auto_schema.view.get_permissions()):
+        if not keys_may_call(auto_schema.view):
             return None
         return {self.name: []}
 

@@ -1,4 +1,4 @@
-"""Bounded tables: 10 000 sign-ins and refreshes through the API, then the cleanup commands, as if the
+"""Bounded tables: 5 000 sign-ins and 5 000 refreshes through the API, then the cleanup commands, as if the
 activity had happened long ago; every table's row count before and after.
 
     .venv/bin/python bench/bounded_tables.py    # about 3.5 minutes on 2 cores; writes bench/bounded_tables.md

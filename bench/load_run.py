@@ -1,7 +1,7 @@
 """Load run: 10 000 mixed requests from concurrent clients, every org-scoped answer checked for rows of
 other orgs, racing "two tabs" refreshes, and the database checked for consistency afterwards.
 
-    .venv/bin/python bench/load_run.py                   # about 1 minute on 2 cores; bench/load_run.md
+    .venv/bin/python bench/load_run.py                   # about 1.5 minutes on 2 cores; bench/load_run.md
     .venv/bin/python bench/load_run.py --fault postgres  # Postgres stopped 3 s; bench/load_run_postgres.md
     .venv/bin/python bench/load_run.py --fault redis     # Redis stopped 3 s; bench/load_run_redis.md
 
@@ -89,9 +89,8 @@ class Tally:
         self.problems: list[str] = []
         self.sent = 0
         self.outage = False  # a fault is on (or was): answers are timed
-        self.tolerated: set[int] = (
-            set()
-        )  # statuses that are the clean answer during the fault (503 for Postgres)
+        # The statuses that are the clean answer while the fault is on (503 for Postgres, none for Redis).
+        self.tolerated: set[int] = set()
         self.answered: list[tuple[float, str, int]] = []  # (when, kind, status), kept in fault mode only
 
     def take(self, limit: int) -> bool:
@@ -241,7 +240,7 @@ def main() -> int:
         choices=("postgres", "redis"),
         help="stop Postgres, or Redis, for 3 s a third of the way in",
     )
-    parser.add_argument("--output", type=Path, default=None, help="default bench/load_run[_fault].md")
+    parser.add_argument("--output", type=Path, default=None, help="default bench/load_run[_<fault>].md")
     args = parser.parse_args()
     output = args.output or ROOT / "bench" / (f"load_run_{args.fault}.md" if args.fault else "load_run.md")
 

@@ -144,9 +144,20 @@ def restart_private_postgres(server, *, down_seconds: float) -> None:
     server.ensure_postgres_running()
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it is still there after 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class PrivateRedis:
     """A Redis server of the run's own on a free loopback port (never the machine's shared one), nothing
-    kept on disk; ``restart`` stops it (SHUTDOWN NOSAVE: every connection ends) and starts it again."""
+    kept on disk; ``restart`` stops it (SIGTERM: every connection ends) and starts it again."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -175,9 +186,8 @@ class PrivateRedis:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process)
 
     def restart(self, *, down_seconds: float) -> None:
         self.stop()

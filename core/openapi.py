@@ -9,8 +9,8 @@ here, from what the view is, so no view can forget it:
   operation that parses a request body;
 * 429 with ``Retry-After`` on every throttled view;
 * 403 with the codes of the view's permissions (``forbidden_codes``: ``no_active_org``,
-  ``insufficient_role``, ...), and 400 ``ambiguous_credentials`` where both a Bearer token and an API key
-  are accepted, named in the status's description even where the view describes it.
+  ``insufficient_role``, ...), and 400 with those of its authenticators (``bad_request_codes``:
+  ``ambiguous_credentials``), named in the status's description even where the view describes it.
 
 A view's own declaration of one of these codes wins (``token/``'s 400 is OAuth's shape), and every
 401 and 429, however declared, carries its header: ``core.exception_handler`` and DRF always send it.
@@ -164,18 +164,18 @@ class AutoSchema(openapi.AutoSchema):
 
     def _implied_codes(self) -> dict[str, list[str]]:
         """The error codes a view answers whatever it declares: 403s of its permissions (each says which,
-        ``forbidden_codes``) and 400 ``ambiguous_credentials`` where a Bearer token and an API key are
-        both accepted (sending both is refused)."""
-        forbidden: list[str] = []
-        for permission in self.view.get_permissions():
-            for name in getattr(permission, "forbidden_codes", lambda view: ())(self.view):
-                if name not in forbidden:
-                    forbidden.append(name)
-        schemes = {name for requirement in self.get_auth() for name in requirement}
-        codes = {"403": forbidden} if forbidden else {}
-        if {"bearerAuth", "apiKeyAuth"} <= schemes:
-            codes["400"] = ["ambiguous_credentials"]
-        return codes
+        ``forbidden_codes``) and 400s of its authenticators (``bad_request_codes``: the Bearer one refuses
+        a request that also carries an API key, on every view it guards)."""
+        forbidden = [
+            name
+            for permission in self.view.get_permissions()
+            for name in getattr(permission, "forbidden_codes", lambda view: ())(self.view)
+        ]
+        bad_request = [
+            name for auth in self.view.get_authenticators() for name in getattr(auth, "bad_request_codes", ())
+        ]
+        codes = {"403": list(dict.fromkeys(forbidden)), "400": list(dict.fromkeys(bad_request))}
+        return {status: names for status, names in codes.items() if names}
 
     def _requires_authentication(self) -> bool:
         # get_auth() lists the accepted schemes; ``{}`` among them means "or none" (AllowAny).
@@ -282,13 +282,19 @@ LINKS = {
 
 def postprocess(result, generator, request, public):
     """What no single view knows: a 414 wherever a request carries parameters, and the links between
-    operations (``LINKS``)."""
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            responses = operation["responses"]
-            if operation.get("parameters"):
-                responses.setdefault("414", REQUEST_LINE_TOO_LONG)
-            for status, links in LINKS.get(operation["operationId"], {}).items():
-                responses[status]["links"] = links
-            operation["responses"] = dict(sorted(responses.items()))
+    operations (``LINKS``; each source must exist, so a renamed operation cannot drop its links unseen)."""
+    operations_by_id = {
+        operation["operationId"]: operation
+        for operations in result.get("paths", {}).values()
+        for operation in operations.values()
+    }
+    unknown = LINKS.keys() - operations_by_id.keys()
+    assert not unknown, f"core.openapi.LINKS: no operation {sorted(unknown)}"
+    for operation_id, operation in operations_by_id.items():
+        responses = operation["responses"]
+        if operation.get("parameters"):
+            responses.setdefault("414", REQUEST_LINE_TOO_LONG)
+        for status, links in LINKS.get(operation_id, {}).items():
+            responses[status]["links"] = links
+        operation["responses"] = dict(sorted(responses.items()))
     return result

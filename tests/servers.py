@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.server import free_port
+from bench.server import free_port, stop_process
 
 REQUEST_TIMEOUT = 10  # a hung request would show as a timeout here
 SIGNUP = {
@@ -79,7 +79,9 @@ def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
     the ``DATABASE_URL`` the app uses through it (the role is made a login role here, as
     ``docker/postgres/init.sh`` does). ``pool_size`` server connections at most, whatever the number of
     clients. Skips the test where PgBouncer is not installed (``apt-get install pgbouncer``; ``.ci/run``
-    does). PgBouncer refuses to run as root: as root it runs as Postgres's own system user."""
+    does). PgBouncer refuses to run as root: as root it runs as the private server's system user, which
+    can reach ``folder`` because pgserver opened the folders above its data folder (``tmp_path``'s) to
+    others when it started as root."""
     import psycopg
 
     binary = shutil.which("pgbouncer") or (
@@ -87,7 +89,9 @@ def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
     )
     if binary is None:
         pytest.skip("PgBouncer is not installed (apt-get install pgbouncer)")
-    role = "authsvc_app"
+    from django.conf import settings
+
+    role = settings.DATABASE_APP_ROLE
     with psycopg.connect(postgres.get_uri("postgres"), autocommit=True) as conn:
         conn.execute(
             f"CREATE ROLE {role} LOGIN PASSWORD '{APP_PASSWORD}' "
@@ -132,5 +136,4 @@ def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)

@@ -89,8 +89,12 @@ ME_KEY = MeKeySerializer()
 
 
 class MeView(APIView):
-    permission_classes = [IsAuthenticated]  # GET also for an API key (PATCH: users only, below)
+    permission_classes = [IsAuthenticated]  # GET also for an API key; PATCH users only (get_permissions)
     principal_memberships = ("GET", "PATCH")  # read with the principal (accounts.authentication)
+
+    def get_permissions(self):
+        permissions = super().get_permissions()
+        return [*permissions, UserOnly()] if self.request.method == "PATCH" else permissions
 
     def _body(self, request) -> dict:
         me = Me(
@@ -110,6 +114,5 @@ class MeView(APIView):
 
     @extend_schema(summary="Update names", request=MeUpdateInputSerializer, responses={200: MeSerializer})
     def patch(self, request):
-        UserOnly().has_permission(request, self)
         user_update(user=request.user, **validated(MeUpdateInputSerializer, request))
         return Response(self._body(request))

@@ -32,14 +32,7 @@ class HasActiveOrg(BasePermission):
     @staticmethod
     def forbidden_codes(view) -> tuple[str, ...]:
         """The 403 codes it answers for ``view`` (``core.openapi`` documents them)."""
-        return (
-            ("no_active_org",)
-            if getattr(view, "mfa_policy_exempt", False)
-            else (
-                "no_active_org",
-                "mfa_enrolment_required",
-            )
-        )
+        return ("no_active_org",) + (() if _mfa_policy_exempt(view) else ("mfa_enrolment_required",))
 
     def has_permission(self, request, view) -> bool:
         if request.user is None:
@@ -51,10 +44,14 @@ class HasActiveOrg(BasePermission):
             org.require_mfa
             and getattr(request.auth, "api_key_id", None) is None
             and not request.user.mfa_enabled
-            and not getattr(view, "mfa_policy_exempt", False)
+            and not _mfa_policy_exempt(view)
         ):
             raise MfaEnrolmentRequired()
         return True
+
+
+def _mfa_policy_exempt(view) -> bool:
+    return getattr(view, "mfa_policy_exempt", False)
 
 
 def require_recent_authentication(request) -> None:
@@ -96,6 +93,11 @@ class UserOnly(BasePermission):
         return True
 
 
+def keys_may_call(view) -> bool:
+    """Whether an API key may call ``view`` at all: no :class:`UserOnly` among its permissions."""
+    return not any(isinstance(permission, UserOnly) for permission in view.get_permissions())
+
+
 def role_may(resource: str, action: str) -> type[BasePermission]:
     """A permission class: the caller's membership role allows ``action`` on ``resource``
     (``tenants.policy``), else 403 ``insufficient_role``; for an API key its scopes, else 403
@@ -104,8 +106,7 @@ def role_may(resource: str, action: str) -> type[BasePermission]:
     class RoleMay(BasePermission):
         @staticmethod
         def forbidden_codes(view) -> tuple[str, ...]:
-            keys_may_call = not any(isinstance(p, UserOnly) for p in view.get_permissions())
-            return ("insufficient_role", "insufficient_scope") if keys_may_call else ("insufficient_role",)
+            return ("insufficient_role",) + (("insufficient_scope",) if keys_may_call(view) else ())
 
         def has_permission(self, request, view) -> bool:
             if getattr(request.auth, "api_key_id", None) is not None:  # an API key: its scopes decide

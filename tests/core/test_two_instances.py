@@ -3,42 +3,36 @@ at once — a logout, a spent refresh token, a throttle count.
 
 Both are gunicorn servers of the same release (as behind a load balancer), on a private Postgres, reached
 directly or (second variant) through PgBouncer in transaction mode with the runtime role's own login;
-Redis is the machine's (``REDIS_URL``, else 127.0.0.1:6379), on a database number of the test's own,
-emptied first. Without a Redis to reach, the test is skipped: throttle sharing needs one.
+Redis is a private redis-server the test starts (without the binary the test is skipped: throttle sharing
+needs one).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bench.client import Api
 from bench.seed import migrate
-from bench.server import gunicorn
+from bench.server import PrivateRedis, gunicorn
 from tests.servers import SIGNUP, pgbouncer, served_env
 
-REDIS_DB = 13  # the test's own database number on the Redis server
 POOL_SIZE = 2  # PgBouncer's server connections, fewer than the instances' clients: they take turns
 LOGIN_RATE = 4  # per minute and network, shared by both instances
 
 
 @pytest.fixture
 def redis_url():
-    import redis
-
-    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    url = f"{base}/{REDIS_DB}"
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {base}")
-    yield url
-    with contextlib.suppress(redis.exceptions.ConnectionError):
-        client.flushdb()
+    """A private redis-server (bench.server.PrivateRedis), never the machine's: the throttle counters of
+    both instances."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    redis = PrivateRedis()
+    redis.start()
+    yield redis.url
+    redis.stop()
 
 
 @pytest.fixture(params=["direct", "pgbouncer"])

@@ -2,18 +2,18 @@
 
 The worker deletes a job that succeeds (``PROCRASTINATE_WORKER_DEFAULTS``); one that failed after all its
 retries, or was cancelled or aborted, stays in the queue for ``manage.py procrastinate`` to list and retry.
-This deletes those once they are ``--days`` old (default 30), with procrastinate's own query (its
-``delete_old_jobs``, which its ``remove_old_jobs`` task runs). Run it daily from cron, e.g.
+This deletes those once they are ``--days`` old (default 30), through procrastinate's own
+``JobManager.delete_old_jobs`` (what its ``remove_old_jobs`` task runs). Run it daily from cron, e.g.
 ``35 3 * * * cd /app && python manage.py jobs_purge``.
 """
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
-from procrastinate import jobs, sql
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
-FINAL = [jobs.Status.SUCCEEDED, jobs.Status.FAILED, jobs.Status.CANCELLED, jobs.Status.ABORTED]
 DEFAULT_DAYS = 30
 
 
@@ -28,8 +28,10 @@ class Command(BaseCommand):
     def handle(self, *args, days: int, **options) -> None:
         if days < 0:
             raise CommandError("--days must be 0 or more.")
-        params = {"nb_hours": days * 24, "queue": None, "statuses": [status.value for status in FINAL]}
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql.queries["delete_old_jobs"], params)
-            deleted = cursor.rowcount
+        before = ProcrastinateJob.objects.count()
+        async_to_sync(app.job_manager.delete_old_jobs)(
+            nb_hours=days * 24, include_failed=True, include_cancelled=True, include_aborted=True
+        )
+        # The query reports no count; a job deferred meanwhile makes this an undercount.
+        deleted = before - ProcrastinateJob.objects.count()
         self.stdout.write(f"Deleted {deleted} finished job(s) older than {days} day(s).")
