@@ -19,7 +19,6 @@ themselves hold: users, orgs, memberships, API keys, and no sessions, events, em
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +33,7 @@ if __package__ in (None, ""):
 
 from bench.client import Api  # noqa: E402
 from bench.run import _reexec_in_venv  # noqa: E402
-from bench.seed import Seed, migrate, prepare_database  # noqa: E402
+from bench.seed import Seed, manage, migrate, prepare_database  # noqa: E402
 from bench.server import bench_env, gunicorn  # noqa: E402
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/authsvc_bench_bounded"
@@ -116,20 +115,7 @@ def age_everything(database_url: str) -> int:
 
 
 def purge(env: dict[str, str]) -> list[str]:
-    lines = []
-    for command in PURGES:
-        result = subprocess.run(  # noqa: S603 (this interpreter, our manage.py, a fixed command name)
-            [sys.executable, "manage.py", command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise SystemExit(f"{command} failed:\n{result.stdout}{result.stderr}")
-        lines.append(f"- `manage.py {command}`: {result.stdout.strip()}")
-    return lines
+    return [f"- `manage.py {command}`: {manage(env, command).strip()}" for command in PURGES]
 
 
 def main() -> int:

@@ -42,10 +42,11 @@ def prepare_database(url: str, *, recreate: bool) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def migrate(env: dict[str, str]) -> None:
-    """``manage.py migrate`` in a child process with the benchmark's environment (its roles, its apps)."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+def manage(env: dict[str, str], command: str, *args: str) -> str:
+    """``manage.py <command>`` in a child process with ``env`` (the served app's: its roles, its apps); what
+    it printed. A failure stops the run with its output."""
+    result = subprocess.run(  # noqa: S603 (this interpreter, our manage.py)
+        [sys.executable, "manage.py", command, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -54,7 +55,13 @@ def migrate(env: dict[str, str]) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise SystemExit(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+        raise SystemExit(f"{command} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def migrate(env: dict[str, str]) -> None:
+    """``manage.py migrate`` with the benchmark's environment."""
+    manage(env, "migrate", "--noinput", "-v", "0")
 
 
 @dataclass

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench.client import Api
@@ -110,16 +110,34 @@ def _wait_until_healthy(
     process: subprocess.Popen[bytes], port: int, log_path: Path, *, timeout: float
 ) -> None:
     """Poll ``/healthz`` until it answers 200; stop the run (with gunicorn's log) if it dies or stalls."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited ({process.returncode}):\n{log_path.read_text()}")
+
+    def healthy() -> bool:
         with contextlib.suppress(OSError, http.client.HTTPException):
-            if Api(port).call("GET", "/healthz")[0] == 200:
-                return
+            return Api(port).call("GET", "/healthz")[0] == 200
+        return False
+
+    wait_until_ready(process, healthy, what="gunicorn", timeout=timeout, log_path=log_path, pause=0.2)
+
+
+def wait_until_ready(
+    process: subprocess.Popen,
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    timeout: float,
+    log_path: Path | None = None,
+    pause: float = 0.05,
+) -> None:
+    """Poll ``ready`` until it holds; stop the run, with ``log_path``'s text, if ``process`` exits first or
+    ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        log = log_path.read_text() if log_path is not None and log_path.exists() else ""
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited ({process.returncode}):\n{log}")
         if time.monotonic() > deadline:
-            raise SystemExit(f"gunicorn did not answer within {timeout:g} s:\n{log_path.read_text()}")
-        time.sleep(0.2)
+            raise SystemExit(f"{what} did not answer within {timeout:g} s:\n{log}")
+        time.sleep(pause)
 
 
 def private_postgres(folder: Path):
@@ -177,13 +195,13 @@ class PrivateRedis:
             "no",
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603
-        deadline = time.monotonic() + 10
-        while True:
+
+        def listening() -> bool:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
+                return True
+            return False
+
+        wait_until_ready(self.process, listening, what=f"redis-server on port {self.port}", timeout=10)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -43,7 +43,8 @@ TOO_LARGE = error_response("`request_too_large`: the body exceeds `AUTH_MAX_REQU
 UNSUPPORTED_MEDIA_TYPE = error_response(
     "`unsupported_media_type`: the body is not in a media type listed here."
 )
-FORBIDDEN = error_response("")  # described by the codes of the view's permissions (_implied_codes)
+# An error described only by the codes of a view's permissions or authenticators (_implied_codes).
+BY_CODES = error_response("")
 THROTTLED = error_response("`throttled`: too many requests; retry after `Retry-After` seconds.")
 
 # Headers every response of the code carries, whoever documented the response.
@@ -131,10 +132,11 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        for code, response in self._implied_errors().items():
+        implied_codes = self._implied_codes()
+        for code, response in self._implied_errors(implied_codes).items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
-        for code, codes in self._implied_codes().items():
+        for code, codes in implied_codes.items():
             # A view's own description of the status names its own reasons; the implied ones it does not
             # name are added to it.
             described = responses[code].get("description", "")
@@ -147,7 +149,7 @@ class AutoSchema(openapi.AutoSchema):
                 responses[code]["headers"] = {**responses[code].get("headers", {}), **headers}
         return dict(sorted(responses.items()))
 
-    def _implied_errors(self) -> dict:
+    def _implied_errors(self, implied_codes: dict[str, list[str]]) -> dict:
         implied = {}
         if self._requires_authentication():
             implied["401"] = UNAUTHENTICATED
@@ -155,11 +157,8 @@ class AutoSchema(openapi.AutoSchema):
             implied |= {"400": INVALID_INPUT, "413": TOO_LARGE, "415": UNSUPPORTED_MEDIA_TYPE}
         if self.view.get_throttles():
             implied["429"] = THROTTLED
-        codes = self._implied_codes()
-        if "403" in codes:
-            implied["403"] = FORBIDDEN
-        if "400" in codes:
-            implied.setdefault("400", error_response(""))
+        for code in implied_codes:
+            implied.setdefault(code, BY_CODES)  # a body's 400 (INVALID_INPUT) keeps its shape
         return implied
 
     def _implied_codes(self) -> dict[str, list[str]]:

@@ -9,13 +9,12 @@ import os
 import pwd
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.server import free_port, stop_process
+from bench.server import free_port, stop_process, wait_until_ready
 
 REQUEST_TIMEOUT = 10  # a hung request would show as a timeout here
 SIGNUP = {
@@ -123,17 +122,14 @@ def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"postgres://{role}:{APP_PASSWORD}@127.0.0.1:{port}/postgres"
+
+    def accepting() -> bool:
+        with contextlib.suppress(psycopg.OperationalError), psycopg.connect(url, connect_timeout=2):
+            return True
+        return False
+
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                psycopg.connect(url, connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log = folder / "pgbouncer.log"
-                    raise RuntimeError(f"PgBouncer did not start:\n{log.read_text() if log.exists() else ''}")
-                time.sleep(0.1)
+        wait_until_ready(process, accepting, what="PgBouncer", timeout=10, log_path=folder / "pgbouncer.log")
         yield url
     finally:
         stop_process(process)

@@ -18,8 +18,9 @@ from core.purge import delete_in_batches
 from tenants.rls.context import cross_tenant
 
 # An invitation ends at the first of: its acceptance, its revocation, its expiry (Invitation.status).
-# Postgres's LEAST skips NULLs (MySQL's and Oracle's would give NULL), and expires_at is never NULL. The condition is
-# repeated on the DELETE itself: a resend committed meanwhile renews the row, which must then stay.
+# Postgres's LEAST skips NULLs (MySQL's and Oracle's would give NULL), and expires_at is never NULL.
+# The condition is repeated on the DELETE itself: a resend committed meanwhile renews the row, which
+# must then stay.
 _BATCH_SQL = """
 DELETE FROM invitations_invitation
 WHERE LEAST(accepted_at, revoked_at, expires_at) < %s AND id IN (
