@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -219,11 +220,22 @@ else:
 AUTH_MAX_REQUEST_BYTES = env_int("AUTH_MAX_REQUEST_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AUTH_MAX_REQUEST_BYTES
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+# Development defaults (DEBUG) fit the reference SPA this server shows at /example/ (examples/spa/, README
+# "Integrating a SPA"): links in emails open it, and its origin may make cookie calls (cookie mode is on too,
+# below). Production names its own SPA: FRONTEND_URL and CORS_ALLOWED_ORIGINS.
+_EXAMPLE_SPA = "http://localhost:8000/example"
+FRONTEND_URL = (
+    os.environ.get("FRONTEND_URL", "").strip() or (_EXAMPLE_SPA if DEBUG else "http://localhost:3000")
+).rstrip("/")
+_frontend_origin = "{0.scheme}://{0.netloc}".format(urlsplit(FRONTEND_URL))
+# Also reached as 127.0.0.1 (runserver prints that address): the same page, another origin.
+_dev_origins = [_frontend_origin, _frontend_origin.replace("://localhost", "://127.0.0.1")]
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS", ",".join(dict.fromkeys(_dev_origins)) if DEBUG else ""
+)
 CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = ["Link", "X-Total-Count", "Retry-After"]  # paging of org/members/, throttling
 CORS_URLS_REGEX = r"^/api/.*$"
-FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 
 if NUM_PROXIES > 0:
     # Only a proxy we trust (and that overwrites the header) may tell us the request was HTTPS.
@@ -390,7 +402,7 @@ AUTH_REAUTH_MINUTES = env_int("AUTH_REAUTH_MINUTES", 10)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 # Cookie mode for SPAs (accounts.api.cookies, README "Integrating a SPA"): the refresh token also travels
 # in an HttpOnly cookie; with AUTH_REFRESH_COOKIE_ONLY it is left out of response bodies altogether.
-AUTH_REFRESH_COOKIE = env_bool("AUTH_REFRESH_COOKIE", False)
+AUTH_REFRESH_COOKIE = env_bool("AUTH_REFRESH_COOKIE", DEBUG)  # on in development: the example SPA uses it
 AUTH_REFRESH_COOKIE_ONLY = env_bool("AUTH_REFRESH_COOKIE_ONLY", False)
 if AUTH_REFRESH_COOKIE_ONLY and not AUTH_REFRESH_COOKIE:
     raise ImproperlyConfigured(
@@ -443,8 +455,8 @@ MAGIC_LINK_MINUTES = env_int("MAGIC_LINK_MINUTES", 15)
 MAGIC_LINK_CODE_ATTEMPTS = env_int("MAGIC_LINK_CODE_ATTEMPTS", 5)  # wrong codes before the code dies
 PASSWORD_RESET_MINUTES = env_int("PASSWORD_RESET_MINUTES", 60)
 EMAIL_VERIFICATION_HOURS = env_int("EMAIL_VERIFICATION_HOURS", 48)
-# Origins besides FRONTEND_URL's that a magic link's redirect_url may point at.
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
+# Origins besides FRONTEND_URL's that a magic link's redirect_url may point at.
 AUTH_REDIRECT_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("AUTH_REDIRECT_ALLOWED_ORIGINS")]
 
 LOGGING = {

@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.jwks import JwksView
-from config import views
+from config import example, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -18,6 +18,9 @@ urlpatterns = [
     path("api/auth/", include("social.urls")),
     path("api/auth/", include("invitations.urls")),
     path("api/auth/", include("apikeys.urls")),
+    # The reference SPA (examples/spa/): with DEBUG only, a 404 otherwise.
+    path("example/", example.example, name="example"),
+    re_path(r"^example/(?P<path>.+)$", example.example),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI under the CSP (README "Security"): the split view serves its start-up script as a file
     # (?script=), and core's template its page style; no inline script or style.

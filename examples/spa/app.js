@@ -1,0 +1,875 @@
+// The reference SPA: every authsvc flow on one small page, no build step. Token handling: auth.js.
+
+import { ApiError, AuthClient } from "./auth.js";
+import { actionButton, ask, form, h, when } from "./ui.js";
+
+const BASE = new URL(".", import.meta.url).pathname; // where this app is served, e.g. "/example/"
+const API = document.querySelector('meta[name="authsvc-api"]').content;
+const GOOGLE_CLIENT_ID = document.querySelector('meta[name="authsvc-google-client-id"]').content;
+const ROLES = ["member", "admin", "owner"];
+const SCOPES = ["members:read", "members:write", "invitations:read", "invitations:write", "audit:read"];
+
+const auth = new AuthClient(API);
+window.authsvcExample = { auth }; // for the browser's console (and the browser tests)
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const status = document.getElementById("status");
+
+// --- Routing ---------------------------------------------------------------------------------------
+// [pattern, view, needs]: needs "user" (signed in) or "org" (signed in with an org chosen).
+const ROUTES = [
+  [/^$/, home, "user"],
+  [/^login$/, login],
+  [/^signup$/, signup],
+  [/^magic$/, magicRequest],
+  [/^auth\/magic\/([^/]+)$/, magicVerify],
+  [/^auth\/verify-email\/([^/]+)$/, verifyEmail],
+  [/^forgot$/, forgot],
+  [/^auth\/reset\/([^/]+)$/, reset],
+  [/^auth\/google\/callback$/, googleCallback],
+  [/^invite\/([^/]+)$/, invitation],
+  [/^orgs$/, orgs, "user"],
+  [/^members$/, members, "org"],
+  [/^invitations$/, invitations, "org"],
+  [/^api-keys$/, apiKeys, "org"],
+  [/^sessions$/, sessions, "user"],
+  [/^security$/, security, "user"],
+  [/^audit$/, audit, "org"],
+];
+
+function link(path, text, attributes = {}) {
+  return h("a", { href: BASE + path, ...attributes }, text);
+}
+
+function navigate(path, { replace = false, message = "" } = {}) {
+  history[replace ? "replaceState" : "pushState"](null, "", BASE + path);
+  say(message);
+  render();
+}
+
+function say(message) {
+  status.textContent = message;
+}
+
+// What the next rendering of the page shows on top (a key shown once, a development link).
+let flash = null;
+function takeFlash() {
+  const nodes = flash;
+  flash = null;
+  return nodes;
+}
+async function renderWith(nodes) {
+  flash = nodes;
+  await render();
+}
+
+document.addEventListener("click", (event) => {
+  const anchor = event.target.closest("a[href]");
+  if (
+    !anchor ||
+    anchor.origin !== location.origin ||
+    !anchor.pathname.startsWith(BASE) ||
+    anchor.target ||
+    event.button !== 0 ||
+    event.ctrlKey ||
+    event.metaKey ||
+    event.shiftKey
+  )
+    return;
+  event.preventDefault();
+  navigate(anchor.pathname.slice(BASE.length) + anchor.search);
+});
+window.addEventListener("popstate", () => render());
+
+let rendering = 0;
+async function render() {
+  const turn = ++rendering;
+  const path = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : "";
+  const query = new URLSearchParams(location.search);
+  const route = ROUTES.find(([pattern]) => pattern.test(path));
+  if (!route) return show("Not found", [h("h1", { tabindex: -1 }, "Not found"), h("p", {}, link("", "Home"))]);
+  const [pattern, view, needs] = route;
+  if (needs && !auth.signedIn) return navigate(`login?next=${encodeURIComponent(path)}`, { replace: true });
+  if (needs === "org" && !auth.me.org) return navigate("orgs", { replace: true, message: "Choose an organization first." });
+  main.setAttribute("aria-busy", "true");
+  let nodes;
+  try {
+    nodes = await view(...path.match(pattern).slice(1), query);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    nodes = [h("h1", { tabindex: -1 }, "Something went wrong"), h("p", { class: "error", role: "alert" }, error.message)];
+  }
+  if (turn === rendering) show(nodes[0].textContent, nodes);
+}
+
+function show(title, nodes) {
+  document.title = `${title} · authsvc example`;
+  main.replaceChildren(...nodes);
+  main.removeAttribute("aria-busy");
+  (main.querySelector("h1") ?? main).focus(); // screen readers announce the new page
+}
+
+function renderNav() {
+  const me = auth.me;
+  const can = (resource, action) => me?.permissions?.[resource]?.includes(action);
+  const items = me
+    ? [
+        link("", "Home"),
+        link("orgs", me.org ? me.org.name : "Choose organization"),
+        me.org && link("members", "Members"),
+        can("invitations", "write") && link("invitations", "Invitations"),
+        can("api_keys", "write") && link("api-keys", "API keys"),
+        can("audit", "read") && link("audit", "Audit log"),
+        link("sessions", "Sessions"),
+        link("security", "Security"),
+        h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
+      ]
+    : [link("login", "Sign in"), link("signup", "Create account")];
+  nav.replaceChildren(h("ul", {}, items.filter(Boolean).map((item) => h("li", {}, item))));
+}
+
+async function signOut() {
+  await auth.signOut().catch(() => {});
+  navigate("login", { message: "You are signed out." });
+}
+
+/** After any sign-in: pick an org if needed, else go where the visitor was heading. */
+function signedIn(next) {
+  if (!auth.me.org) return navigate("orgs", { replace: true, message: "Choose an organization." });
+  navigate(next && !next.startsWith("login") ? next : "", { replace: true });
+}
+
+/** Runs a sensitive action; when the service asks for a recent sign-in, asks for the password (or an
+ * authenticator code), calls reauthenticate/, and runs the action again. */
+async function sensitive(action) {
+  try {
+    return await action();
+  } catch (error) {
+    if (error?.code !== "reauthentication_required") throw error;
+  }
+  const fields = [{ name: "password", label: "Password", type: "password", autocomplete: "current-password", required: false }];
+  if (auth.me.mfa_enabled)
+    fields.push({ name: "code", label: "Or an authenticator code", inputmode: "numeric", autocomplete: "one-time-code", required: false });
+  const confirmed = await ask({
+    title: "Confirm it's you",
+    text: "This change needs a recent sign-in.",
+    fields,
+    submit: "Confirm",
+    onSubmit: ({ password, code }) =>
+      auth.call("reauthenticate/", { method: "POST", body: password ? { password } : { code } }),
+  });
+  if (!confirmed) throw new ApiError(403, { detail: "Not confirmed: nothing was changed." });
+  return action();
+}
+
+// --- Signing in ------------------------------------------------------------------------------------
+function login(query) {
+  const next = query.get("next") ?? "";
+  const step = h("div");
+  step.append(
+    form({
+      name: "Sign in",
+      submit: "Sign in",
+      fields: [
+        { name: "email", label: "Email", type: "email", autocomplete: "username" },
+        { name: "password", label: "Password", type: "password", autocomplete: "current-password" },
+      ],
+      onSubmit: async (values) => {
+        const { mfa } = await auth.signIn("login/", values);
+        if (mfa) return step.replaceChildren(...mfaStep(mfa, next));
+        signedIn(next);
+      },
+    }),
+  );
+  return [
+    h("h1", { tabindex: -1 }, "Sign in"),
+    step,
+    GOOGLE_CLIENT_ID ? h("p", {}, h("button", { type: "button", onclick: googleSignIn }, "Sign in with Google")) : null,
+    h("ul", { class: "links" }, [
+      h("li", {}, link("magic", "Email me a sign-in link")),
+      h("li", {}, link("forgot", "Forgot your password?")),
+      h("li", {}, link("signup", "Create an account")),
+    ]),
+  ];
+}
+
+function mfaStep(challenge, next) {
+  const recovery = challenge.methods.includes("recovery_code");
+  const heading = h("h2", { tabindex: -1 }, "Two-step sign-in");
+  queueMicrotask(() => heading.focus());
+  return [
+    heading,
+    h("p", {}, "Enter the 6-digit code from your authenticator app."),
+    form({
+      name: "Authenticator code",
+      submit: "Verify",
+      fields: [{ name: "code", label: "Code", inputmode: "numeric", autocomplete: "one-time-code" }],
+      onSubmit: async ({ code }) => {
+        await auth.signIn("mfa/verify/", { mfa_token: challenge.mfa_token, code });
+        signedIn(next);
+      },
+    }),
+    recovery &&
+      h(
+        "details",
+        {},
+        h("summary", {}, "Use a recovery code instead"),
+        form({
+          name: "Recovery code",
+          submit: "Use recovery code",
+          fields: [{ name: "recovery_code", label: "Recovery code" }],
+          onSubmit: async ({ recovery_code }) => {
+            await auth.signIn("mfa/verify/", { mfa_token: challenge.mfa_token, recovery_code });
+            signedIn(next);
+          },
+        }),
+      ),
+  ];
+}
+
+function signup() {
+  return [
+    h("h1", { tabindex: -1 }, "Create an account"),
+    form({
+      submit: "Create account",
+      fields: [
+        { name: "email", label: "Email", type: "email", autocomplete: "username" },
+        { name: "password", label: "Password", type: "password", autocomplete: "new-password", hint: "8 characters or more; not a common one." },
+        { name: "organization_name", label: "Organization", autocomplete: "organization" },
+        { name: "first_name", label: "First name", autocomplete: "given-name", required: false },
+        { name: "last_name", label: "Last name", autocomplete: "family-name", required: false },
+      ],
+      onSubmit: async (values) => {
+        await auth.signIn("register/", values);
+        signedIn("");
+      },
+    }),
+    h("p", {}, "Have an account? ", link("login", "Sign in")),
+  ];
+}
+
+/** In development (DEBUG) the service answers with the emailed link too: shown here for convenience. */
+function devLink(answer) {
+  return answer?.debug_link ? h("p", { class: "dev" }, "Development: ", h("a", { href: answer.debug_link }, "open the emailed link")) : null;
+}
+
+function magicRequest() {
+  const sent = h("div", { role: "status" });
+  return [
+    h("h1", { tabindex: -1 }, "Sign in by email"),
+    form({
+      submit: "Email me a link",
+      fields: [{ name: "email", label: "Email", type: "email", autocomplete: "username" }],
+      onSubmit: async ({ email }) => {
+        const answer = await auth.call("magic-link/request/", { method: "POST", body: { email }, authenticated: false });
+        sent.replaceChildren(h("p", {}, answer.detail, " The email also has a 6-digit code."), devLink(answer));
+      },
+    }),
+    sent,
+    h("h2", {}, "Have a code?"),
+    form({
+      submit: "Sign in with the code",
+      fields: [
+        { name: "email", label: "Email", type: "email", autocomplete: "username" },
+        { name: "code", label: "Code", inputmode: "numeric", autocomplete: "one-time-code" },
+      ],
+      onSubmit: async (values) => {
+        const { mfa } = await auth.signIn("magic-link/verify/", values);
+        if (mfa) return main.replaceChildren(...mfaStep(mfa, ""));
+        signedIn("");
+      },
+    }),
+  ];
+}
+
+/** The emailed link's token, taken out of the address bar (and so out of the history) at once. */
+function takeToken(token, path) {
+  history.replaceState(null, "", BASE + path);
+  return decodeURIComponent(token);
+}
+
+async function magicVerify(token) {
+  token = takeToken(token, "auth/magic");
+  try {
+    const { mfa } = await auth.signIn("magic-link/verify/", { token });
+    if (mfa) return [h("h1", { tabindex: -1 }, "Sign in by email"), ...mfaStep(mfa, "")];
+  } catch (error) {
+    if (error.code !== "token_invalid") throw error;
+    return [h("h1", { tabindex: -1 }, "This link can't be used"), h("p", {}, error.message, " ", link("magic", "Get a new link"))];
+  }
+  signedIn("");
+  return [h("h1", { tabindex: -1 }, "Signed in")];
+}
+
+async function verifyEmail(token) {
+  token = takeToken(token, "auth/verify-email");
+  try {
+    await auth.call("email/verify/", { method: "POST", body: { token }, authenticated: false });
+  } catch (error) {
+    if (error.code !== "token_invalid") throw error;
+    return [h("h1", { tabindex: -1 }, "This link can't be used"), h("p", {}, error.message)];
+  }
+  if (auth.signedIn) await auth.reload().catch(() => {}); // me/ says verified now
+  return [h("h1", { tabindex: -1 }, "Email address verified"), h("p", {}, link("", "Continue"))];
+}
+
+function forgot() {
+  const sent = h("div", { role: "status" });
+  return [
+    h("h1", { tabindex: -1 }, "Reset your password"),
+    form({
+      submit: "Email me a reset link",
+      fields: [{ name: "email", label: "Email", type: "email", autocomplete: "username" }],
+      onSubmit: async ({ email }) => {
+        const answer = await auth.call("password/forgot/", { method: "POST", body: { email }, authenticated: false });
+        sent.replaceChildren(h("p", {}, answer.detail), devLink(answer));
+      },
+    }),
+    sent,
+  ];
+}
+
+async function reset(token) {
+  token = takeToken(token, "auth/reset");
+  let valid;
+  try {
+    valid = await auth.call(`password/reset/validate/?token=${encodeURIComponent(token)}`, { authenticated: false });
+  } catch (error) {
+    if (error.status !== 400 && error.status !== 404) throw error;
+    return [h("h1", { tabindex: -1 }, "This link can't be used"), h("p", {}, error.message, " ", link("forgot", "Get a new link"))];
+  }
+  return [
+    h("h1", { tabindex: -1 }, "Choose a new password"),
+    h("p", {}, `For ${valid.email}. Every session of this account will be signed out.`),
+    form({
+      submit: "Set password",
+      fields: [{ name: "new_password", label: "New password", type: "password", autocomplete: "new-password" }],
+      onSubmit: async ({ new_password }) => {
+        await auth.call("password/reset/", { method: "POST", body: { token, new_password }, authenticated: false });
+        if (auth.signedIn) await auth.signOut().catch(() => {});
+        navigate("login", { message: "Your password is changed: sign in with it." });
+      },
+    }),
+  ];
+}
+
+// Google: the authorization code flow with PKCE, redirecting to Google and back to
+// FRONTEND_URL/auth/google/callback (OAUTH_REDIRECT_URIS), which sends the code to social/google/.
+const GOOGLE_STATE = "authsvc:google";
+const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const googleRedirect = () => `${location.origin}${BASE}auth/google/callback`;
+
+async function googleSignIn() {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  sessionStorage.setItem(GOOGLE_STATE, JSON.stringify({ state, verifier }));
+  const params = new URLSearchParams({
+    client_id: GOOGLE_CLIENT_ID,
+    redirect_uri: googleRedirect(),
+    response_type: "code",
+    scope: "openid email profile",
+    state,
+    code_challenge: base64url(new Uint8Array(digest)),
+    code_challenge_method: "S256",
+  });
+  location.assign(`https://accounts.google.com/o/oauth2/v2/auth?${params}`);
+}
+
+async function googleCallback(query) {
+  const saved = JSON.parse(sessionStorage.getItem(GOOGLE_STATE) ?? "null");
+  sessionStorage.removeItem(GOOGLE_STATE);
+  history.replaceState(null, "", BASE + "auth/google/callback"); // the code leaves the address bar
+  if (!saved || query.get("state") !== saved.state || !query.get("code"))
+    return [h("h1", { tabindex: -1 }, "Google sign-in failed"), h("p", {}, query.get("error") ?? "The answer did not match the request. ", link("login", "Try again"))];
+  const { mfa } = await auth.signIn("social/google/", {
+    code: query.get("code"),
+    redirect_uri: googleRedirect(),
+    code_verifier: saved.verifier,
+  });
+  if (mfa) return [h("h1", { tabindex: -1 }, "Sign in"), ...mfaStep(mfa, "")];
+  signedIn("");
+  return [h("h1", { tabindex: -1 }, "Signed in")];
+}
+
+async function invitation(token) {
+  token = decodeURIComponent(token); // kept in the address: signing in first comes back here
+  let invite;
+  try {
+    invite = await auth.call(`invitations/validate/?token=${encodeURIComponent(token)}`, { authenticated: false });
+  } catch (error) {
+    if (error.status !== 400 && error.status !== 404) throw error;
+    return [h("h1", { tabindex: -1 }, "This invitation can't be used"), h("p", {}, error.message)];
+  }
+  const accept = async (values = {}) => {
+    await auth.signIn("invitations/accept/", { token, ...values }, { authenticated: auth.signedIn });
+    history.replaceState(null, "", BASE); // the token leaves the history
+    navigate("members", { replace: true, message: `You joined ${invite.organization.name}.` });
+  };
+  const intro = h("p", {}, `${invite.invited_by} invited ${invite.email} to join ${invite.organization.name} as ${invite.role}.`);
+  const heading = h("h1", { tabindex: -1 }, `Join ${invite.organization.name}`);
+  if (auth.signedIn) {
+    if (auth.me.email.toLowerCase() !== invite.email.toLowerCase())
+      return [heading, intro, h("p", {}, `You are signed in as ${auth.me.email}. Sign out, then open the link again.`)];
+    return [heading, intro, actionButton("Accept invitation", () => accept())];
+  }
+  const next = `invite/${encodeURIComponent(token)}`;
+  return [
+    heading,
+    intro,
+    h("p", {}, "Have an account with this address? ", link(`login?next=${encodeURIComponent(next)}`, "Sign in to accept"), ". Otherwise choose a password:"),
+    form({
+      submit: "Create account and join",
+      fields: [
+        { name: "first_name", label: "First name", autocomplete: "given-name", required: false },
+        { name: "last_name", label: "Last name", autocomplete: "family-name", required: false },
+        { name: "password", label: "Password", type: "password", autocomplete: "new-password" },
+      ],
+      onSubmit: accept,
+    }),
+  ];
+}
+
+// --- Signed in -------------------------------------------------------------------------------------
+function home() {
+  const me = auth.me;
+  const verification = h("div", { role: "status" });
+  return [
+    h("h1", { tabindex: -1 }, `Hello, ${me.first_name || me.email}`),
+    h("dl", { class: "facts" }, [
+      h("dt", {}, "Email"),
+      h("dd", { "data-testid": "me-email" }, me.email, me.email_verified ? " (verified)" : " (not verified)"),
+      h("dt", {}, "Organization"),
+      h("dd", { "data-testid": "me-org" }, me.org ? me.org.name : "none chosen"),
+      h("dt", {}, "Role"),
+      h("dd", {}, me.role ?? "—"),
+      h("dt", {}, "Two-step sign-in"),
+      h("dd", {}, me.mfa_enabled ? "on" : "off"),
+    ]),
+    !me.email_verified &&
+      h(
+        "p",
+        {},
+        actionButton("Send a verification email", async () => {
+          const answer = await auth.call("email/verify/request/", { method: "POST", body: {} });
+          verification.replaceChildren(h("p", {}, answer.detail), devLink(answer));
+        }),
+        verification,
+      ),
+    h("h2", {}, "Your name"),
+    form({
+      submit: "Save",
+      fields: [
+        { name: "first_name", label: "First name", value: me.first_name, required: false, autocomplete: "given-name" },
+        { name: "last_name", label: "Last name", value: me.last_name, required: false, autocomplete: "family-name" },
+      ],
+      onSubmit: async (values) => {
+        await auth.call("me/", { method: "PATCH", body: values });
+        await auth.reload();
+        say("Saved.");
+      },
+    }),
+  ];
+}
+
+async function orgs() {
+  const list = await auth.call("orgs/");
+  const current = auth.me.org?.id;
+  return [
+    h("h1", { tabindex: -1 }, current ? "Organizations" : "Choose an organization"),
+    list.length
+      ? h(
+          "ul",
+          { class: "cards" },
+          list.map((org) =>
+            h(
+              "li",
+              {},
+              h("strong", {}, org.name),
+              ` ${org.role}`,
+              org.id === current
+                ? h("span", { class: "badge" }, "current")
+                : actionButton(`Switch to ${org.name}`, async () => {
+                    await auth.signIn("switch-org/", { org_id: org.id }, { authenticated: true });
+                    navigate("", { message: `Now in ${org.name}.` });
+                  }),
+            ),
+          ),
+        )
+      : h("p", {}, "You are in no organization yet: create one."),
+    h("h2", {}, "New organization"),
+    form({
+      submit: "Create organization",
+      fields: [{ name: "name", label: "Name", autocomplete: "organization" }],
+      onSubmit: async ({ name }) => {
+        const org = await auth.call("orgs/", { method: "POST", body: { name } });
+        await auth.signIn("switch-org/", { org_id: org.id }, { authenticated: true });
+        navigate("", { message: `Created ${org.name}; you are its owner.` });
+      },
+    }),
+  ];
+}
+
+async function members() {
+  const me = auth.me;
+  const list = await auth.call("org/members/");
+  const manage = me.permissions.members?.includes("write");
+  const rows = list.map((member) => {
+    const self = member.user.id === me.id;
+    const role = manage && !self
+      ? h(
+          "select",
+          {
+            "aria-label": `Role of ${member.user.email}`,
+            onchange: async (event) => {
+              try {
+                await sensitive(() => auth.call(`org/members/${member.profile_id}/`, { method: "PATCH", body: { role: event.target.value } }));
+                say(`${member.user.email} is now ${event.target.value}.`);
+              } catch (error) {
+                event.target.value = member.role;
+                say(error.message);
+              }
+            },
+          },
+          ROLES.map((value) => h("option", { value, selected: value === member.role }, value)),
+        )
+      : member.role;
+    return h(
+      "tr",
+      {},
+      h("td", {}, member.user.email, self ? " (you)" : ""),
+      h("td", {}, [member.user.first_name, member.user.last_name].filter(Boolean).join(" ")),
+      h("td", {}, role),
+      h("td", {}, when(member.joined_at)),
+      h(
+        "td",
+        {},
+        manage && !self &&
+          actionButton("Remove", async () => {
+            if (!confirm(`Remove ${member.user.email} from ${me.org.name}?`)) return;
+            await auth.call(`org/members/${member.profile_id}/`, { method: "DELETE" });
+            render();
+          }),
+      ),
+    );
+  });
+  return [
+    h("h1", { tabindex: -1 }, `Members of ${me.org.name}`),
+    table(["Email", "Name", "Role", "Joined", ""], rows, "members"),
+    h(
+      "p",
+      {},
+      actionButton("Leave organization", async () => {
+        if (!confirm(`Leave ${me.org.name}? You will need a new invitation to come back.`)) return;
+        await auth.call("org/leave/", { method: "POST", body: {} });
+        await auth.signOut().catch(() => {}); // leaving ended this session: sign in again
+        navigate("login", { message: `You left ${me.org.name}. Sign in again to go on.` });
+      }),
+    ),
+  ];
+}
+
+function table(headings, rows, name) {
+  return h(
+    "div",
+    { class: "table" },
+    h("table", { "data-testid": name }, h("thead", {}, h("tr", {}, headings.map((text) => h("th", { scope: "col" }, text)))), h("tbody", {}, rows)),
+  );
+}
+
+async function invitations() {
+  const me = auth.me;
+  const list = await auth.call("org/invitations/");
+  const made = h("div", { role: "status" }, takeFlash());
+  const rows = list.map((invite) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, invite.email),
+      h("td", {}, invite.role),
+      h("td", {}, invite.status),
+      h("td", {}, when(invite.expires_at)),
+      h(
+        "td",
+        {},
+        invite.status === "pending" && [
+          actionButton("Resend", async () => {
+            const answer = await auth.call(`org/invitations/${invite.id}/resend/`, { method: "POST", body: {} });
+            await renderWith([h("p", {}, `Sent again to ${invite.email}.`), devLink(answer)]);
+          }),
+          actionButton("Revoke", async () => {
+            await auth.call(`org/invitations/${invite.id}/`, { method: "DELETE" });
+            render();
+          }),
+        ],
+      ),
+    ),
+  );
+  const roles = ROLES.filter((role) => role !== "owner" || me.role === "owner");
+  return [
+    h("h1", { tabindex: -1 }, "Invitations"),
+    form({
+      submit: "Invite",
+      name: "Invite a teammate",
+      fields: [
+        { name: "email", label: "Email", type: "email" },
+        { name: "role", label: "Role", options: roles.map((role) => [role, role]), value: "member" },
+      ],
+      onSubmit: async (values) => {
+        const invite = await auth.call("org/invitations/", { method: "POST", body: values });
+        await renderWith([h("p", {}, `Invitation sent to ${invite.email}.`), devLink(invite)]);
+      },
+    }),
+    made,
+    table(["Email", "Role", "Status", "Expires", ""], rows, "invitations"),
+  ];
+}
+
+function keyShown(created) {
+  return h(
+    "div",
+    { class: "secret", role: "status" },
+    h("p", {}, h("strong", {}, `Key “${created.name}”: copy it now, it is shown only once.`)),
+    h("code", { "data-testid": "api-key" }, created.key),
+    actionButton("Copy", () => navigator.clipboard.writeText(created.key)),
+  );
+}
+
+async function apiKeys() {
+  const list = await auth.call("org/api-keys/");
+  const shown = h("div", {}, takeFlash());
+  const rows = list.map((key) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, key.name),
+      h("td", {}, h("code", {}, key.prefix)),
+      h("td", {}, key.scopes.join(", ")),
+      h("td", {}, when(key.last_used_at)),
+      h("td", {}, key.active ? (key.expires_at ? `until ${when(key.expires_at)}` : "active") : "revoked or expired"),
+      h(
+        "td",
+        {},
+        key.active && [
+          actionButton("Roll", async () => {
+            const choice = await ask({
+              title: `Roll “${key.name}”`,
+              text: "A new key replaces this one. How long may the old one keep working?",
+              fields: [{ name: "hours", label: "Old key works for", options: [["0", "no longer"], ["1", "1 hour"], ["24", "24 hours"], ["168", "7 days"]], value: "24" }],
+              submit: "Roll key",
+            });
+            if (!choice) return;
+            const created = await sensitive(() =>
+              auth.call(`org/api-keys/${key.id}/roll/`, { method: "POST", body: { expires_in_hours: Number(choice.hours) } }),
+            );
+            await renderWith(keyShown(created));
+          }),
+          actionButton("Revoke", async () => {
+            if (!confirm(`Revoke “${key.name}”? It stops working at once.`)) return;
+            await auth.call(`org/api-keys/${key.id}/`, { method: "DELETE" });
+            render();
+          }),
+        ],
+      ),
+    ),
+  );
+  return [
+    h("h1", { tabindex: -1 }, "API keys"),
+    h("p", {}, "Servers call the API with ", h("code", {}, "X-API-Key: <key>"), ", as this organization."),
+    form({
+      submit: "Create key",
+      name: "New API key",
+      fields: [
+        { name: "name", label: "Name" },
+        { name: "scopes", label: "Scopes", type: "checkboxes", choices: SCOPES, value: SCOPES.filter((scope) => scope.endsWith(":read")) },
+      ],
+      onSubmit: async (values) => {
+        const created = await sensitive(() => auth.call("org/api-keys/", { method: "POST", body: values }));
+        await renderWith(keyShown(created));
+      },
+    }),
+    shown,
+    table(["Name", "Prefix", "Scopes", "Last used", "Status", ""], rows, "api-keys"),
+  ];
+}
+
+async function sessions() {
+  const list = await auth.call("sessions/");
+  const rows = list.map((session) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, session.user_agent || "unknown device", session.current ? h("span", { class: "badge" }, "this one") : ""),
+      h("td", {}, session.ip ?? "—"),
+      h("td", {}, when(session.created_at)),
+      h("td", {}, when(session.last_used_at)),
+      h(
+        "td",
+        {},
+        actionButton(session.current ? "Sign out here" : "Revoke", async () => {
+          if (session.current) return signOut();
+          await auth.call(`sessions/${session.id}/`, { method: "DELETE" });
+          render();
+        }),
+      ),
+    ),
+  );
+  return [
+    h("h1", { tabindex: -1 }, "Where you are signed in"),
+    table(["Device", "IP address", "Signed in", "Last used", ""], rows, "sessions"),
+    h(
+      "p",
+      {},
+      actionButton("Sign out everywhere", async () => {
+        await auth.call("logout-all/", { method: "POST", body: {} });
+        await auth.signOut().catch(() => {});
+        navigate("login", { message: "Every session is signed out." });
+      }),
+    ),
+  ];
+}
+
+async function security() {
+  const me = auth.me;
+  const mfa = h("section", { "aria-labelledby": "mfa-heading" }, h("h2", { id: "mfa-heading" }, "Two-step sign-in"));
+  if (me.mfa_enabled) {
+    mfa.append(
+      h("p", {}, "On: signing in asks for a code from your authenticator app."),
+      actionButton("New recovery codes", async () => {
+        const { recovery_codes } = await sensitive(() => auth.call("mfa/recovery-codes/", { method: "POST", body: {} }));
+        mfa.append(recoveryCodes(recovery_codes));
+      }),
+      actionButton("Turn off", async () => {
+        const done = await ask({
+          title: "Turn off two-step sign-in",
+          fields: [{ name: "code", label: "Authenticator or recovery code", autocomplete: "one-time-code" }],
+          submit: "Turn off",
+          onSubmit: (body) => auth.call("mfa/totp/", { method: "DELETE", body }).then(() => true),
+        });
+        if (done) {
+          await auth.reload();
+          render();
+        }
+      }),
+    );
+  } else {
+    mfa.append(
+      h("p", {}, "Off. Turn it on to be asked for a code from an authenticator app when you sign in."),
+      actionButton("Set up an authenticator app", async () => {
+        const setup = await sensitive(() => auth.call("mfa/totp/setup/", { method: "POST", body: {} }));
+        mfa.replaceChildren(...totpSetup(setup));
+        mfa.querySelector("input")?.focus();
+      }),
+    );
+  }
+  const identities = await auth.call("me/identities/");
+  return [
+    h("h1", { tabindex: -1 }, "Security"),
+    mfa,
+    h("h2", {}, "Change password"),
+    form({
+      submit: "Change password",
+      fields: [
+        { name: "current_password", label: "Current password", type: "password", autocomplete: "current-password" },
+        { name: "new_password", label: "New password", type: "password", autocomplete: "new-password" },
+      ],
+      onSubmit: async (values) => {
+        await sensitive(() => auth.signIn("password/change/", values, { authenticated: true }));
+        say("Password changed; every other session is signed out.");
+        render();
+      },
+    }),
+    h("h2", {}, "Linked accounts"),
+    identities.length
+      ? h(
+          "ul",
+          {},
+          identities.map((identity) =>
+            h(
+              "li",
+              {},
+              `${identity.provider}: ${identity.email || "—"} `,
+              actionButton("Unlink", async () => {
+                await auth.call(`me/identities/${identity.id}/`, { method: "DELETE" });
+                render();
+              }),
+            ),
+          ),
+        )
+      : h("p", {}, "None."),
+  ];
+}
+
+function totpSetup(setup) {
+  const qr = h("img", {
+    src: `data:image/svg+xml;base64,${btoa(setup.qr_svg)}`,
+    alt: "QR code of the authenticator secret",
+    width: 200,
+    height: 200,
+  });
+  return [
+    h("h2", { id: "mfa-heading" }, "Set up an authenticator app"),
+    h("p", {}, "Scan the QR code with your authenticator app, or enter this secret:"),
+    qr,
+    h("p", {}, h("code", { "data-testid": "totp-secret" }, setup.secret)),
+    form({
+      name: "Confirm authenticator",
+      submit: "Turn on",
+      fields: [{ name: "code", label: "Code from the app", inputmode: "numeric", autocomplete: "one-time-code" }],
+      onSubmit: async ({ code }) => {
+        const { recovery_codes } = await auth.call("mfa/totp/confirm/", { method: "POST", body: { code } });
+        await auth.reload();
+        const section = main.querySelector('[aria-labelledby="mfa-heading"]');
+        section.replaceChildren(h("h2", { id: "mfa-heading" }, "Two-step sign-in is on"), recoveryCodes(recovery_codes));
+        section.querySelector("h2").setAttribute("tabindex", "-1");
+        section.querySelector("h2").focus();
+      },
+    }),
+  ];
+}
+
+function recoveryCodes(codes) {
+  return h(
+    "div",
+    { class: "secret" },
+    h("p", {}, h("strong", {}, "Recovery codes: keep them somewhere safe. Each works once; they are shown only now.")),
+    h("ul", { class: "codes", "data-testid": "recovery-codes" }, codes.map((code) => h("li", {}, h("code", {}, code)))),
+  );
+}
+
+async function audit(query) {
+  const cursor = query.get("cursor");
+  const page = await auth.call(`org/audit-log/${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+  const rows = page.results.map((event) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, when(event.occurred_at)),
+      h("td", {}, h("code", {}, event.type)),
+      h("td", {}, event.actor?.email ?? event.actor?.type ?? "—"),
+      h("td", {}, event.subject?.user?.email ?? event.subject?.type ?? ""),
+      h("td", {}, event.ip ?? "—"),
+    ),
+  );
+  // Only the cursor of the service's paging links travels in our address (never a URL to call).
+  const pageLink = (url, text) => url && link(`audit?cursor=${encodeURIComponent(new URL(url).searchParams.get("cursor"))}`, text);
+  return [
+    h("h1", { tabindex: -1 }, "Audit log"),
+    table(["When", "Event", "By", "Subject", "IP address"], rows, "audit"),
+    h("p", { class: "pager" }, pageLink(page.previous, "Newer"), " ", pageLink(page.next, "Older")),
+  ];
+}
+
+// --- Start -----------------------------------------------------------------------------------------
+auth.addEventListener("changed", renderNav);
+auth.addEventListener("signed-out", () => {
+  renderNav();
+  const path = location.pathname.slice(BASE.length);
+  const route = ROUTES.find(([pattern]) => pattern.test(path));
+  if (route?.[2]) navigate(`login?next=${encodeURIComponent(path)}`, { replace: true, message: "You were signed out." });
+});
+
+await auth.restore().catch(() => false);
+renderNav();
+render();
