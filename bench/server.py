@@ -66,13 +66,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], *, workers: int, log_path: Path) -> Iterator[int]:
-    """Serve ``bench.wsgi`` with sync workers on a free loopback port, yielding the port once it answers.
+def gunicorn(env: dict[str, str], *, workers: int, log_path: Path, port: int | None = None) -> Iterator[int]:
+    """Serve ``bench.wsgi`` with sync workers on a loopback port (``port``, or a free one), yielding the
+    port once it answers.
 
     The server is stopped afterwards in every case (SIGTERM, then SIGKILL of its process group), so a
     failed run never leaves workers holding the port or database connections.
     """
-    port = free_port()
+    port = port or free_port()
     command = [
         sys.executable,
         "-m",

@@ -105,7 +105,7 @@ async function render() {
 
 function show(title, nodes) {
   document.title = `${title} · authsvc example`;
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.flat().filter((node) => node != null && node !== false));
   main.removeAttribute("aria-busy");
   (main.querySelector("h1") ?? main).focus(); // screen readers announce the new page
 }
@@ -432,9 +432,21 @@ async function invitation(token) {
 }
 
 // --- Signed in -------------------------------------------------------------------------------------
+function verifyEmailButton() {
+  const sent = h("div", { role: "status" });
+  return h(
+    "div",
+    {},
+    actionButton("Send a verification email", async () => {
+      const answer = await auth.call("email/verify/request/", { method: "POST", body: {} });
+      sent.replaceChildren(h("p", {}, answer.detail), devLink(answer));
+    }),
+    sent,
+  );
+}
+
 function home() {
   const me = auth.me;
-  const verification = h("div", { role: "status" });
   return [
     h("h1", { tabindex: -1 }, `Hello, ${me.first_name || me.email}`),
     h("dl", { class: "facts" }, [
@@ -445,18 +457,9 @@ function home() {
       h("dt", {}, "Role"),
       h("dd", {}, me.role ?? "—"),
       h("dt", {}, "Two-step sign-in"),
-      h("dd", {}, me.mfa_enabled ? "on" : "off"),
+      h("dd", { "data-testid": "me-mfa" }, me.mfa_enabled ? "on" : "off"),
     ]),
-    !me.email_verified &&
-      h(
-        "p",
-        {},
-        actionButton("Send a verification email", async () => {
-          const answer = await auth.call("email/verify/request/", { method: "POST", body: {} });
-          verification.replaceChildren(h("p", {}, answer.detail), devLink(answer));
-        }),
-        verification,
-      ),
+    !me.email_verified && verifyEmailButton(),
     h("h2", {}, "Your name"),
     form({
       submit: "Save",
@@ -753,6 +756,8 @@ async function security() {
         }
       }),
     );
+  } else if (!me.email_verified) {
+    mfa.append(h("p", {}, "Off. Verify your email address first, then turn it on."), verifyEmailButton());
   } else {
     mfa.append(
       h("p", {}, "Off. Turn it on to be asked for a code from an authenticator app when you sign in."),

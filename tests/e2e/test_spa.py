@@ -1,0 +1,198 @@
+"""The reference SPA in a real browser: each flow an integrator's users go through, end to end."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = r"[A-Za-z0-9_-]{20,}"
+
+
+def sign_up(page, email: str, organization: str) -> None:
+    page.get_by_role("link", name="Create account").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Organization").fill(organization)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_test_id("me-email")).to_contain_text(email)
+
+
+def sign_in(page, email: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def nav(page, name: str) -> None:
+    page.get_by_role("navigation").get_by_role("link", name=name).click()
+
+
+def test_sign_up_then_me(pages):
+    page = pages.new("signed-up")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()  # nobody is signed in yet
+    sign_up(page, "ada@example.com", "Acme")
+
+    expect(page.get_by_test_id("me-org")).to_have_text("Acme")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, ada@example.com")
+    # The refresh token is in an HttpOnly cookie on the API's path; no token in the page's storage.
+    (cookie,) = page.context.cookies()
+    assert (cookie["name"], cookie["path"], cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (
+        "refresh_token",
+        "/api/auth/",
+        True,
+        True,
+        "Strict",
+    )
+    storage = page.evaluate("() => JSON.stringify([localStorage, sessionStorage])")
+    assert "eyJ" not in storage, storage
+
+    page.reload()  # the cookie restores the session: a new access token, me/ again
+    expect(page.get_by_test_id("me-email")).to_contain_text("ada@example.com")
+
+
+def test_magic_link_from_the_email_signs_in(pages, site):
+    site.register("grace@example.com", "Navy")
+    page = pages.new("magic-link")
+    page.get_by_role("link", name="Email me a sign-in link").click()
+    page.get_by_role("form", name="Email me a link").get_by_label("Email").fill("grace@example.com")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("status").filter(has_text="If the address can sign in")).to_be_visible()
+
+    link = site.mail.link("grace@example.com", rf"{re.escape(site.spa)}auth/magic/{TOKEN}")
+    page.goto(link)
+    expect(page.get_by_test_id("me-email")).to_have_text("grace@example.com (verified)")
+    assert "/auth/magic/" not in page.url  # the token left the address bar (and the history)
+
+    page.goto(link)  # spent
+    expect(page.get_by_role("heading", name="This link can't be used")).to_be_visible()
+
+
+def test_two_tabs_refreshing_at_once_both_stay_signed_in(pages, site):
+    first = pages.new("tab-1")
+    sign_up(first, "tabs@example.com", "Tabs")
+    second = pages.new("tab-2")  # a second tab: restored from the cookie
+    expect(second.get_by_test_id("me-email")).to_contain_text("tabs@example.com")
+
+    # Both tabs refresh at the same moment, as when their timers fire together: one refresh runs (Web
+    # Locks), the other tab takes its token (BroadcastChannel) and stays signed in.
+    for page in (first, second):
+        page.evaluate("() => { window.refreshed = window.authsvcExample.auth.refresh(); }")
+    assert [page.evaluate("() => window.refreshed") for page in (first, second)] == [True, True]
+
+    # Both reloaded at once: two refreshes with the same cookie, racing.
+    for page in (first, second):
+        page.goto(site.spa + "members", wait_until="commit")
+    for page in (first, second):
+        expect(page.get_by_test_id("members")).to_contain_text("tabs@example.com")
+
+    # Without the lock (a browser without Web Locks), two refreshes of the one cookie racing: the service's
+    # grace window answers both with the same successor, and nobody is signed out.
+    statuses, tokens = first.evaluate(
+        """async () => {
+            const refresh = () => fetch("/api/auth/refresh/", {method: "POST", credentials: "include",
+                headers: {"Content-Type": "application/json"}, body: "{}"});
+            const answers = await Promise.all([refresh(), refresh()]);
+            return [answers.map((r) => r.status), await Promise.all(answers.map(async (r) => (await r.json()).access))];
+        }"""
+    )
+    assert statuses == [200, 200]
+    assert tokens[0] == tokens[1]
+
+    for page in (first, second):
+        nav(page, "Sessions")
+        expect(page.get_by_test_id("sessions").locator("tbody tr")).to_have_count(1)  # one session, alive
+
+
+def test_invite_then_accept_in_a_second_browser(pages, site):
+    owner = pages.new("owner")
+    sign_up(owner, "owner@example.com", "Initech")
+    nav(owner, "Invitations")
+    owner.get_by_label("Email").fill("bob@example.com")
+    owner.get_by_label("Role").select_option("member")
+    owner.get_by_role("button", name="Invite", exact=True).click()
+    expect(owner.get_by_test_id("invitations")).to_contain_text("bob@example.com")
+
+    link = site.mail.link("bob@example.com", rf"{re.escape(site.spa)}invite/{TOKEN}")
+    invitee = pages.new("invitee", context="b", path=link.removeprefix(site.spa))
+    expect(invitee.get_by_role("heading", name="Join Initech")).to_be_visible()
+    expect(invitee.get_by_text("owner@example.com invited bob@example.com")).to_be_visible()
+    invitee.get_by_label("First name").fill("Bob")
+    invitee.get_by_label("Password").fill(PASSWORD)
+    invitee.get_by_role("button", name="Create account and join").click()
+
+    members = invitee.get_by_test_id("members")
+    expect(members).to_contain_text("bob@example.com (you)")
+    expect(members).to_contain_text("owner@example.com")
+    nav(owner, "Members")
+    expect(owner.get_by_test_id("members")).to_contain_text("bob@example.com")
+    expect(owner.get_by_test_id("members")).to_contain_text("owner@example.com (you)")
+
+
+def test_mfa_enrolment_then_sign_in_asks_for_a_code(pages, site):
+    page = pages.new("mfa")
+    sign_up(page, "mfa@example.com", "Secure")
+    nav(page, "Security")
+    expect(page.get_by_text("Verify your email address first")).to_be_visible()  # the service's rule
+    page.get_by_role("button", name="Send a verification email").click()
+    expect(page.get_by_role("status").filter(has_text="verification link")).to_be_visible()
+    page.goto(site.mail.link("mfa@example.com", rf"{re.escape(site.spa)}auth/verify-email/{TOKEN}"))
+    expect(page.get_by_role("heading", name="Email address verified")).to_be_visible()
+    nav(page, "Security")
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.get_by_role("img", name="QR code of the authenticator secret")).to_be_visible()
+    totp = pyotp.TOTP(page.get_by_test_id("totp-secret").inner_text())
+    page.get_by_label("Code from the app").fill(totp.now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "mfa@example.com")
+    expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
+    page.get_by_label("Code", exact=True).fill(totp.at(time.time() + 30))  # the next step: not the one used
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_test_id("me-email")).to_contain_text("mfa@example.com")
+    expect(page.get_by_test_id("me-mfa")).to_have_text("on")
+
+
+def test_logout_in_one_tab_signs_the_other_out(pages):
+    first = pages.new("signed-out-here")
+    sign_up(first, "leaving@example.com", "Exit")
+    second = pages.new("other-tab")
+    expect(second.get_by_test_id("me-email")).to_contain_text("leaving@example.com")
+
+    first.get_by_role("button", name="Sign out").click()
+    expect(first.get_by_role("status")).to_have_text("You are signed out.")
+    assert first.context.cookies() == []  # the service cleared the cookie
+
+    # The other tab heard it (BroadcastChannel) and shows the sign-in page; had it missed that, its next
+    # call would have been refused (test_session_revoked_elsewhere_signs_out_on_the_next_call).
+    expect(second.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(second.get_by_role("navigation").get_by_role("link", name="Sign in")).to_be_visible()
+    second.reload()  # and stays signed out
+    expect(second.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_session_revoked_elsewhere_signs_out_on_the_next_call(pages):
+    laptop = pages.new("revoked-laptop")
+    sign_up(laptop, "two@example.com", "Devices")
+    phone = pages.new("revoking-phone", context="phone", path="login")
+    sign_in(phone, "two@example.com")
+    expect(phone.get_by_test_id("me-email")).to_contain_text("two@example.com")
+    nav(phone, "Sessions")
+    rows = phone.get_by_test_id("sessions").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    rows.filter(has_not_text="this one").get_by_role("button", name="Revoke").click()
+    expect(rows).to_have_count(1)
+
+    # The laptop still holds an access token: its next call answers 401, one refresh fails, signed out.
+    nav(laptop, "Members")
+    expect(laptop.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(laptop.get_by_role("status")).to_have_text("You were signed out.")
