@@ -518,9 +518,11 @@ async function members() {
   const me = auth.me;
   const list = await auth.call("org/members/");
   const manage = me.permissions.members?.includes("write");
+  const roles = assignableRoles(me);
   const rows = list.map((member) => {
     const self = member.user.id === me.id;
-    const role = manage && !self
+    const mayTouch = manage && !self && roles.includes(member.role);
+    const role = mayTouch
       ? h(
           "select",
           {
@@ -535,7 +537,7 @@ async function members() {
               }
             },
           },
-          ROLES.map((value) => h("option", { value, selected: value === member.role }, value)),
+          roles.map((value) => h("option", { value, selected: value === member.role }, value)),
         )
       : member.role;
     return h(
@@ -548,7 +550,7 @@ async function members() {
       h(
         "td",
         {},
-        manage && !self &&
+        mayTouch &&
           actionButton("Remove", async () => {
             if (!confirm(`Remove ${member.user.email} from ${me.org.name}?`)) return;
             await auth.call(`org/members/${member.profile_id}/`, { method: "DELETE" });
@@ -573,7 +575,13 @@ async function members() {
   ];
 }
 
+/** The roles `me` may give or take away: admins can't touch owners. */
+function assignableRoles(me) {
+  return ROLES.filter((role) => role !== "owner" || me.role === "owner");
+}
+
 function table(headings, rows, name) {
+  for (const row of rows) [...row.children].forEach((cell, index) => cell.setAttribute("data-label", headings[index]));
   return h(
     "div",
     { class: "table" },
@@ -609,7 +617,7 @@ async function invitations() {
       ),
     ),
   );
-  const roles = ROLES.filter((role) => role !== "owner" || me.role === "owner");
+  const roles = assignableRoles(me);
   return [
     h("h1", { tabindex: -1 }, "Invitations"),
     form({

@@ -356,7 +356,7 @@ def test_cookie_only_mode_keeps_the_refresh_token_out_of_every_body(api_client, 
 
 
 def test_cookie_only_without_cookie_mode_refuses_to_start():
-    result = manage("check", AUTH_REFRESH_COOKIE_ONLY="1")
+    result = manage("check", AUTH_REFRESH_COOKIE="0", AUTH_REFRESH_COOKIE_ONLY="1")
 
     assert result.returncode != 0
     assert "AUTH_REFRESH_COOKIE_ONLY=1 needs AUTH_REFRESH_COOKIE=1" in result.stderr

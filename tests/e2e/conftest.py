@@ -170,7 +170,7 @@ class Pages:
         for name, page, log in self.opened:
             if not page.is_closed():
                 page.screenshot(path=folder / f"{name}.png", full_page=True)
-            if failed:
+            if failed or any(line.startswith("pageerror") for line in log):
                 (folder / f"{name}.console.log").write_text("\n".join(log) + "\n")
         for context in self.contexts.values():
             context.close()
@@ -182,3 +182,12 @@ def pages(request, browser, site) -> Iterator[Pages]:
     yield opened
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     opened.save(ARTIFACTS / name, failed=getattr(request.node, "e2e_failed", True))
+    uncaught = [line for _, _, log in opened.opened for line in log if line.startswith("pageerror")]
+    assert not uncaught, f"uncaught errors in the page (console logs in {ARTIFACTS / name}): {uncaught}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if ARTIFACTS.exists() and any(ARTIFACTS.iterdir()):
+        terminalreporter.write_line(
+            f"browser tests: screenshots (and failed pages' console logs) in {ARTIFACTS}"
+        )

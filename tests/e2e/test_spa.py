@@ -196,3 +196,68 @@ def test_session_revoked_elsewhere_signs_out_on_the_next_call(pages):
     nav(laptop, "Members")
     expect(laptop.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(laptop.get_by_role("status")).to_have_text("You were signed out.")
+
+
+def test_api_keys_create_roll_revoke(pages, site):
+    page = pages.new("api-keys")
+    sign_up(page, "keys@example.com", "Keyed")
+    nav(page, "API keys")
+    page.get_by_label("Name", exact=True).fill("billing sync")
+    page.get_by_label("members:write").check()
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_test_id("api-key").inner_text()
+    assert site.api.request("GET", "/api/auth/me/", headers={"X-API-Key": key}).status == 200
+    expect(page.get_by_test_id("api-keys")).to_contain_text("members:read, members:write")
+
+    page.get_by_role("button", name="Roll").click()
+    dialog = page.get_by_role("dialog", name="Roll “billing sync”")
+    dialog.get_by_label("Old key works for").select_option("0")
+    dialog.get_by_role("button", name="Roll key").click()
+    expect(page.get_by_test_id("api-key")).not_to_have_text(key)
+    rolled = page.get_by_test_id("api-key").inner_text()
+    assert site.api.request("GET", "/api/auth/me/", headers={"X-API-Key": key}).status == 401
+    page.reload()
+    expect(page.get_by_test_id("api-key")).to_have_count(0)  # shown once: gone after a reload
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("api-keys").get_by_role("button", name="Revoke").click()
+    expect(page.get_by_test_id("api-keys").get_by_role("button", name="Revoke")).to_have_count(0)
+    assert site.api.request("GET", "/api/auth/me/", headers={"X-API-Key": rolled}).status == 401
+
+
+def test_second_org_switch_and_audit_log(pages):
+    page = pages.new("orgs")
+    sign_up(page, "switch@example.com", "First Org")
+    nav(page, "First Org")
+    page.get_by_label("Name", exact=True).fill("Second Org")
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_test_id("me-org")).to_have_text("Second Org")
+    nav(page, "Second Org")
+    page.get_by_role("button", name="Switch to First Org").click()
+    expect(page.get_by_test_id("me-org")).to_have_text("First Org")
+
+    nav(page, "Audit log")
+    expect(page.get_by_test_id("audit")).to_contain_text("switch@example.com")
+
+    sign_in_page = pages.new("org-picker", context="other", path="login")
+    sign_in(sign_in_page, "switch@example.com")  # two orgs, none chosen: the picker
+    expect(sign_in_page.get_by_role("heading", name="Choose an organization")).to_be_visible()
+    sign_in_page.get_by_role("button", name="Switch to Second Org").click()
+    expect(sign_in_page.get_by_test_id("me-org")).to_have_text("Second Org")
+
+
+def test_password_forgot_and_reset(pages, site):
+    site.register("forgetful@example.com", "Memory")
+    page = pages.new("reset", path="forgot")
+    page.get_by_role("textbox", name="Email").fill("forgetful@example.com")
+    page.get_by_role("button", name="Email me a reset link").click()
+    expect(page.get_by_role("status").filter(has_text="If the email exists")).to_be_visible()
+    page.goto(site.mail.link("forgetful@example.com", rf"{re.escape(site.spa)}auth/reset/{TOKEN}"))
+    expect(page.get_by_text("For forgetful@example.com.")).to_be_visible()
+    page.get_by_label("New password").fill("another long passphrase")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_role("status")).to_have_text("Your password is changed: sign in with it.")
+    page.get_by_label("Email").fill("forgetful@example.com")
+    page.get_by_label("Password").fill("another long passphrase")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("me-email")).to_contain_text("forgetful@example.com")
