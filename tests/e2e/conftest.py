@@ -27,6 +27,8 @@ import pytest
 from bench.client import Api
 from bench.seed import migrate
 from bench.server import free_port, gunicorn
+from tests import fake_google
+from tests.fake_google import FakeGoogle
 from tests.servers import served_env
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,13 +49,15 @@ PASSWORD = "a long passphrase, unbreached"
 
 
 class Site:
-    """The served app: its base URL for the browser, an API client for set-up, and its mailbox."""
+    """The served app: its base URL for the browser, an API client for set-up, its mailbox, and the Google
+    stand-in it trusts (tests.fake_google)."""
 
-    def __init__(self, port: int, mail: Path) -> None:
+    def __init__(self, port: int, mail: Path, google: FakeGoogle) -> None:
         self.origin = f"http://localhost:{port}"
         self.spa = f"{self.origin}/example/"
         self.api = Api(port)
         self.mail = Mailbox(mail)
+        self.google = google
 
     def register(self, email: str, organization: str) -> dict:
         reply = self.api.request(
@@ -103,19 +107,24 @@ def site(tmp_path_factory) -> Iterator[Site]:
     postgres = private_postgres(folder)
     port = free_port()
     origin = f"http://localhost:{port}"
-    env = served_env(
-        postgres,
-        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-        EMAIL_FILE_PATH=str(folder / "mail"),
-        FRONTEND_URL=f"{origin}/example",
-        CORS_ALLOWED_ORIGINS=origin,
-        AUTH_REFRESH_COOKIE="1",
-        AUTH_REFRESH_COOKIE_ONLY="1",  # as the README recommends for a SPA: no refresh token in bodies
-    )
     try:
-        migrate(env)
-        with gunicorn(env, workers=2, log_path=folder / "gunicorn.log", port=port):
-            yield Site(port, folder / "mail")
+        with fake_google.serve() as google:
+            env = served_env(
+                postgres,
+                EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+                EMAIL_FILE_PATH=str(folder / "mail"),
+                FRONTEND_URL=f"{origin}/example",
+                CORS_ALLOWED_ORIGINS=origin,
+                AUTH_REFRESH_COOKIE="1",
+                AUTH_REFRESH_COOKIE_ONLY="1",  # as the README recommends for a SPA: no refresh token in bodies
+                GOOGLE_OAUTH_CLIENT_IDS=fake_google.CLIENT_ID,
+                GOOGLE_OAUTH_CLIENT_SECRET="e2e-client-secret",
+                GOOGLE_CERTS_URL=google.certs_url,
+                GOOGLE_TOKEN_URL=google.token_url,
+            )
+            migrate(env)
+            with gunicorn(env, workers=2, log_path=folder / "gunicorn.log", port=port):
+                yield Site(port, folder / "mail", google)
     finally:
         postgres.cleanup()
 

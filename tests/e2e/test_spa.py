@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from tests import fake_google
 from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +32,7 @@ def sign_up(page, email: str, organization: str) -> None:
 def sign_in(page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def nav(page, name: str) -> None:
@@ -259,5 +263,42 @@ def test_password_forgot_and_reset(pages, site):
     expect(page.get_by_role("status")).to_have_text("Your password is changed: sign in with it.")
     page.get_by_label("Email").fill("forgetful@example.com")
     page.get_by_label("Password").fill("another long passphrase")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_test_id("me-email")).to_contain_text("forgetful@example.com")
+
+
+def test_google_button_runs_the_code_flow_with_pkce(pages, site):
+    """Google's consent screen is answered here as Google would: back to the redirect URI with a code and
+    the state; the service redeems the code at the stand-in's token endpoint with the PKCE verifier."""
+    code = site.google.code_for(
+        site.google.id_token(sub="google-sub-lin", email="lin@gmail.com", given_name="Lin")
+    )
+    asked = {}
+
+    def consent(route):
+        query = parse_qs(urlsplit(route.request.url).query)
+        asked.update({name: values[0] for name, values in query.items()})
+        location = f"{asked['redirect_uri']}?{urlencode({'code': code, 'state': asked['state']})}"
+        route.fulfill(status=302, headers={"Location": location})
+
+    page = pages.new("google", path="login")
+    page.route("https://accounts.google.com/**", consent)
+    page.get_by_role("button", name="Sign in with Google").click()
+    expect(
+        page.get_by_role("heading", name="Choose an organization")
+    ).to_be_visible()  # a new user, no org yet
+    assert (asked["client_id"], asked["redirect_uri"], asked["code_challenge_method"]) == (
+        fake_google.CLIENT_ID,
+        f"{site.spa}auth/google/callback",
+        "S256",
+    )
+    verifier = site.google.token_requests[-1]["code_verifier"]
+    assert (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        == asked["code_challenge"]
+    )
+    assert "code=" not in page.url  # the code left the address bar
+
+    page.get_by_label("Name", exact=True).fill("Lin's team")
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_test_id("me-email")).to_have_text("lin@gmail.com (verified)")

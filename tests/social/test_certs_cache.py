@@ -8,7 +8,7 @@ from http import HTTPStatus
 import pytest
 
 from social.providers import certs_transport
-from tests.social.conftest import CERT_PEM, STRANGER_KEY_PEM
+from tests.fake_google import CERT_PEM, STRANGER_KEY_PEM
 from tests.social.helpers import closed_port_url, counts, failures, google_sign_in
 
 

@@ -12,7 +12,7 @@ from social.models import SocialIdentity
 from tenants.audit import AuditEventType as E
 from tests.api import claims
 from tests.audit.helpers import assert_no_secret_stored, only, token_secrets
-from tests.social.conftest import CLIENT_ID
+from tests.fake_google import CLIENT_ID
 from tests.social.helpers import (
     REDIRECT_URI,
     SOCIAL,

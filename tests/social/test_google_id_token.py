@@ -15,7 +15,7 @@ from social.models import SocialIdentity
 from tenants.audit import AuditEventType as E
 from tests.api import claims
 from tests.audit.helpers import assert_no_secret_stored, committed_events, events, only, token_secrets
-from tests.social.conftest import CLIENT_ID, OTHER_CLIENT_ID, STRANGER_KEY_PEM
+from tests.fake_google import CLIENT_ID, OTHER_CLIENT_ID, STRANGER_KEY_PEM
 from tests.social.helpers import counts, failures, google_sign_in
 
 INVALID_ID_TOKEN = {"detail": "The ID token is invalid.", "code": "invalid_id_token"}
