@@ -38,6 +38,11 @@ const ROUTES = [
   [/^audit$/, audit, "org"],
 ];
 
+/** The page's title: focused after each navigation, so screen readers announce the new page. */
+function heading(text) {
+  return h("h1", { tabindex: -1 }, text);
+}
+
 function link(path, text, attributes = {}) {
   return h("a", { href: BASE + path, ...attributes }, text);
 }
@@ -88,7 +93,7 @@ async function render() {
   const path = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : "";
   const query = new URLSearchParams(location.search);
   const route = ROUTES.find(([pattern]) => pattern.test(path));
-  if (!route) return show("Not found", [h("h1", { tabindex: -1 }, "Not found"), h("p", {}, link("", "Home"))]);
+  if (!route) return show("Not found", [heading("Not found"), h("p", {}, link("", "Home"))]);
   const [pattern, view, needs] = route;
   if (needs && !auth.signedIn) return navigate(`login?next=${encodeURIComponent(path)}`, { replace: true });
   if (needs === "org" && !auth.me.org) return navigate("orgs", { replace: true, message: "Choose an organization first." });
@@ -98,7 +103,7 @@ async function render() {
     nodes = await view(...path.match(pattern).slice(1), query);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    nodes = [h("h1", { tabindex: -1 }, "Something went wrong"), h("p", { class: "error", role: "alert" }, error.message)];
+    nodes = [heading("Something went wrong"), h("p", { class: "error", role: "alert" }, error.message)];
   }
   if (turn === rendering) show(nodes[0].textContent, nodes);
 }
@@ -183,7 +188,7 @@ function login(query) {
     }),
   );
   return [
-    h("h1", { tabindex: -1 }, "Sign in"),
+    heading("Sign in"),
     step,
     GOOGLE_CLIENT_ID ? h("p", {}, h("button", { type: "button", onclick: googleSignIn }, "Sign in with Google")) : null,
     h("ul", { class: "links" }, [
@@ -196,10 +201,10 @@ function login(query) {
 
 function mfaStep(challenge, next) {
   const recovery = challenge.methods.includes("recovery_code");
-  const heading = h("h2", { tabindex: -1 }, "Two-step sign-in");
-  queueMicrotask(() => heading.focus());
+  const title = h("h2", { tabindex: -1 }, "Two-step sign-in");
+  queueMicrotask(() => title.focus());
   return [
-    heading,
+    title,
     h("p", {}, "Enter the 6-digit code from your authenticator app."),
     form({
       name: "Authenticator code",
@@ -230,7 +235,7 @@ function mfaStep(challenge, next) {
 
 function signup() {
   return [
-    h("h1", { tabindex: -1 }, "Create an account"),
+    heading("Create an account"),
     form({
       submit: "Create account",
       fields: [
@@ -254,19 +259,29 @@ function devLink(answer) {
   return answer?.debug_link ? h("p", { class: "dev" }, "Development: ", h("a", { href: answer.debug_link }, "open the emailed link")) : null;
 }
 
-function magicRequest() {
+/** A form for an email address to which the service sends a link (`path`); its answer shows below. */
+function emailLinkForm(submit, path, note = "") {
   const sent = h("div", { role: "status" });
+  const ask = form({
+    submit,
+    fields: [{ name: "email", label: "Email", type: "email", autocomplete: "username" }],
+    onSubmit: async ({ email }) => {
+      const answer = await auth.call(path, { method: "POST", body: { email }, authenticated: false });
+      sent.replaceChildren(h("p", {}, answer.detail, note), devLink(answer));
+    },
+  });
+  return [ask, sent];
+}
+
+/** What an emailed link's page shows when the service refuses its token. */
+function unusable(...message) {
+  return [heading("This link can't be used"), h("p", {}, ...message)];
+}
+
+function magicRequest() {
   return [
-    h("h1", { tabindex: -1 }, "Sign in by email"),
-    form({
-      submit: "Email me a link",
-      fields: [{ name: "email", label: "Email", type: "email", autocomplete: "username" }],
-      onSubmit: async ({ email }) => {
-        const answer = await auth.call("magic-link/request/", { method: "POST", body: { email }, authenticated: false });
-        sent.replaceChildren(h("p", {}, answer.detail, " The email also has a 6-digit code."), devLink(answer));
-      },
-    }),
-    sent,
+    heading("Sign in by email"),
+    ...emailLinkForm("Email me a link", "magic-link/request/", " The email also has a 6-digit code."),
     h("h2", {}, "Have a code?"),
     form({
       submit: "Sign in with the code",
@@ -293,13 +308,13 @@ async function magicVerify(token) {
   token = takeToken(token, "auth/magic");
   try {
     const { mfa } = await auth.signIn("magic-link/verify/", { token });
-    if (mfa) return [h("h1", { tabindex: -1 }, "Sign in by email"), ...mfaStep(mfa, "")];
+    if (mfa) return [heading("Sign in by email"), ...mfaStep(mfa, "")];
   } catch (error) {
     if (error.code !== "token_invalid") throw error;
-    return [h("h1", { tabindex: -1 }, "This link can't be used"), h("p", {}, error.message, " ", link("magic", "Get a new link"))];
+    return unusable(error.message, " ", link("magic", "Get a new link"));
   }
   signedIn("");
-  return [h("h1", { tabindex: -1 }, "Signed in")];
+  return [heading("Signed in")];
 }
 
 async function verifyEmail(token) {
@@ -308,26 +323,14 @@ async function verifyEmail(token) {
     await auth.call("email/verify/", { method: "POST", body: { token }, authenticated: false });
   } catch (error) {
     if (error.code !== "token_invalid") throw error;
-    return [h("h1", { tabindex: -1 }, "This link can't be used"), h("p", {}, error.message)];
+    return unusable(error.message);
   }
   if (auth.signedIn) await auth.reload().catch(() => {}); // me/ says verified now
-  return [h("h1", { tabindex: -1 }, "Email address verified"), h("p", {}, link("", "Continue"))];
+  return [heading("Email address verified"), h("p", {}, link("", "Continue"))];
 }
 
 function forgot() {
-  const sent = h("div", { role: "status" });
-  return [
-    h("h1", { tabindex: -1 }, "Reset your password"),
-    form({
-      submit: "Email me a reset link",
-      fields: [{ name: "email", label: "Email", type: "email", autocomplete: "username" }],
-      onSubmit: async ({ email }) => {
-        const answer = await auth.call("password/forgot/", { method: "POST", body: { email }, authenticated: false });
-        sent.replaceChildren(h("p", {}, answer.detail), devLink(answer));
-      },
-    }),
-    sent,
-  ];
+  return [heading("Reset your password"), ...emailLinkForm("Email me a reset link", "password/forgot/")];
 }
 
 async function reset(token) {
@@ -337,10 +340,10 @@ async function reset(token) {
     valid = await auth.call(`password/reset/validate/?token=${encodeURIComponent(token)}`, { authenticated: false });
   } catch (error) {
     if (error.status !== 400 && error.status !== 404) throw error;
-    return [h("h1", { tabindex: -1 }, "This link can't be used"), h("p", {}, error.message, " ", link("forgot", "Get a new link"))];
+    return unusable(error.message, " ", link("forgot", "Get a new link"));
   }
   return [
-    h("h1", { tabindex: -1 }, "Choose a new password"),
+    heading("Choose a new password"),
     h("p", {}, `For ${valid.email}. Every session of this account will be signed out.`),
     form({
       submit: "Set password",
@@ -382,15 +385,15 @@ async function googleCallback(query) {
   sessionStorage.removeItem(GOOGLE_STATE);
   history.replaceState(null, "", BASE + "auth/google/callback"); // the code leaves the address bar
   if (!saved || query.get("state") !== saved.state || !query.get("code"))
-    return [h("h1", { tabindex: -1 }, "Google sign-in failed"), h("p", {}, query.get("error") ?? "The answer did not match the request. ", link("login", "Try again"))];
+    return [heading("Google sign-in failed"), h("p", {}, query.get("error") ?? "The answer did not match the request. ", link("login", "Try again"))];
   const { mfa } = await auth.signIn("social/google/", {
     code: query.get("code"),
     redirect_uri: googleRedirect(),
     code_verifier: saved.verifier,
   });
-  if (mfa) return [h("h1", { tabindex: -1 }, "Sign in"), ...mfaStep(mfa, "")];
+  if (mfa) return [heading("Sign in"), ...mfaStep(mfa, "")];
   signedIn("");
-  return [h("h1", { tabindex: -1 }, "Signed in")];
+  return [heading("Signed in")];
 }
 
 async function invitation(token) {
@@ -400,7 +403,7 @@ async function invitation(token) {
     invite = await auth.call(`invitations/validate/?token=${encodeURIComponent(token)}`, { authenticated: false });
   } catch (error) {
     if (error.status !== 400 && error.status !== 404) throw error;
-    return [h("h1", { tabindex: -1 }, "This invitation can't be used"), h("p", {}, error.message)];
+    return [heading("This invitation can't be used"), h("p", {}, error.message)];
   }
   const accept = async (values = {}) => {
     await auth.signIn("invitations/accept/", { token, ...values }, { authenticated: auth.signedIn });
@@ -408,15 +411,15 @@ async function invitation(token) {
     navigate("members", { replace: true, message: `You joined ${invite.organization.name}.` });
   };
   const intro = h("p", {}, `${invite.invited_by} invited ${invite.email} to join ${invite.organization.name} as ${invite.role}.`);
-  const heading = h("h1", { tabindex: -1 }, `Join ${invite.organization.name}`);
+  const title = heading(`Join ${invite.organization.name}`);
   if (auth.signedIn) {
     if (auth.me.email.toLowerCase() !== invite.email.toLowerCase())
-      return [heading, intro, h("p", {}, `You are signed in as ${auth.me.email}. Sign out, then open the link again.`)];
-    return [heading, intro, actionButton("Accept invitation", () => accept())];
+      return [title, intro, h("p", {}, `You are signed in as ${auth.me.email}. Sign out, then open the link again.`)];
+    return [title, intro, actionButton("Accept invitation", () => accept())];
   }
   const next = `invite/${encodeURIComponent(token)}`;
   return [
-    heading,
+    title,
     intro,
     h("p", {}, "Have an account with this address? ", link(`login?next=${encodeURIComponent(next)}`, "Sign in to accept"), ". Otherwise choose a password:"),
     form({
@@ -448,7 +451,7 @@ function verifyEmailButton() {
 function home() {
   const me = auth.me;
   return [
-    h("h1", { tabindex: -1 }, `Hello, ${me.first_name || me.email}`),
+    heading(`Hello, ${me.first_name || me.email}`),
     h("dl", { class: "facts" }, [
       h("dt", {}, "Email"),
       h("dd", { "data-testid": "me-email" }, me.email, me.email_verified ? " (verified)" : " (not verified)"),
@@ -480,7 +483,7 @@ async function orgs() {
   const list = await auth.call("orgs/");
   const current = auth.me.org?.id;
   return [
-    h("h1", { tabindex: -1 }, current ? "Organizations" : "Choose an organization"),
+    heading(current ? "Organizations" : "Choose an organization"),
     list.length
       ? h(
           "ul",
@@ -560,7 +563,7 @@ async function members() {
     );
   });
   return [
-    h("h1", { tabindex: -1 }, `Members of ${me.org.name}`),
+    heading(`Members of ${me.org.name}`),
     table(["Email", "Name", "Role", "Joined", ""], rows, "members"),
     h(
       "p",
@@ -619,7 +622,7 @@ async function invitations() {
   );
   const roles = assignableRoles(me);
   return [
-    h("h1", { tabindex: -1 }, "Invitations"),
+    heading("Invitations"),
     form({
       submit: "Invite",
       name: "Invite a teammate",
@@ -686,7 +689,7 @@ async function apiKeys() {
     ),
   );
   return [
-    h("h1", { tabindex: -1 }, "API keys"),
+    heading("API keys"),
     h("p", {}, "Servers call the API with ", h("code", {}, "X-API-Key: <key>"), ", as this organization."),
     form({
       submit: "Create key",
@@ -727,7 +730,7 @@ async function sessions() {
     ),
   );
   return [
-    h("h1", { tabindex: -1 }, "Where you are signed in"),
+    heading("Where you are signed in"),
     table(["Device", "IP address", "Signed in", "Last used", ""], rows, "sessions"),
     h(
       "p",
@@ -778,7 +781,7 @@ async function security() {
   }
   const identities = await auth.call("me/identities/");
   return [
-    h("h1", { tabindex: -1 }, "Security"),
+    heading("Security"),
     mfa,
     h("h2", {}, "Change password"),
     form({
@@ -868,7 +871,7 @@ async function audit(query) {
   // Only the cursor of the service's paging links travels in our address (never a URL to call).
   const pageLink = (url, text) => url && link(`audit?cursor=${encodeURIComponent(new URL(url).searchParams.get("cursor"))}`, text);
   return [
-    h("h1", { tabindex: -1 }, "Audit log"),
+    heading("Audit log"),
     table(["When", "Event", "By", "Subject", "IP address"], rows, "audit"),
     h("p", { class: "pager" }, pageLink(page.previous, "Newer"), " ", pageLink(page.next, "Older")),
   ];
