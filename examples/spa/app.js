@@ -28,7 +28,7 @@ const ROUTES = [
   [/^forgot$/, forgot],
   [/^auth\/reset\/([^/]+)$/, reset],
   [/^auth\/google\/callback$/, googleCallback],
-  [/^invite\/([^/]+)$/, invitation],
+  [/^invite(?:\/([^/]+))?$/, invitation],
   [/^orgs$/, orgs, "user"],
   [/^members$/, members, "org"],
   [/^invitations$/, invitations, "org"],
@@ -67,12 +67,14 @@ function takeFlash() {
 async function renderWith(nodes) {
   flash = nodes;
   await render();
+  main.querySelector(".secret")?.focus(); // a key shown once: read out first
 }
 
 document.addEventListener("click", (event) => {
   const anchor = event.target.closest("a[href]");
   if (
     !anchor ||
+    anchor.getAttribute("href").startsWith("#") || // "Skip to content": the browser's own job
     anchor.origin !== location.origin ||
     !anchor.pathname.startsWith(BASE) ||
     anchor.target ||
@@ -103,7 +105,11 @@ async function render() {
     nodes = await view(...path.match(pattern).slice(1), query);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    nodes = [heading("Something went wrong"), h("p", { class: "error", role: "alert" }, error.message)];
+    if (error.code === "no_active_org") return navigate("orgs", { replace: true, message: "Choose an organization first." });
+    nodes =
+      error.code === "mfa_enrolment_required"
+        ? [heading("Two-step sign-in required"), h("p", {}, `${auth.me.org.name} asks every member to turn on two-step sign-in. `, link("security", "Turn it on"))]
+        : [heading("Something went wrong"), h("p", { class: "error", role: "alert" }, error.message)];
   }
   if (turn === rendering) show(nodes[0].textContent, nodes);
 }
@@ -135,14 +141,23 @@ function renderNav() {
 }
 
 async function signOut() {
-  await auth.signOut().catch(() => {});
-  navigate("login", { message: "You are signed out." });
+  try {
+    await auth.signOut(); // the "signed-out" listener below shows the sign-in page
+  } catch (error) {
+    say(`You are still signed in: ${error.message} Try again.`);
+  }
 }
 
-/** After any sign-in: pick an org if needed, else go where the visitor was heading. */
-function signedIn(next) {
-  if (!auth.me.org) return navigate("orgs", { replace: true, message: "Choose an organization." });
-  navigate(next && !next.startsWith("login") ? next : "", { replace: true });
+function routeOf(path) {
+  return ROUTES.find(([pattern]) => pattern.test(path.split("?")[0]));
+}
+
+/** After any sign-in: go where the visitor was heading (a page of this app), or pick an org first. */
+function signedIn(next = "") {
+  const target = routeOf(next) && !/^(login|signup)\b/.test(next) ? next : "";
+  const needs = target ? routeOf(target)[2] : "org"; // home wants an org chosen
+  if (!auth.me.org && needs === "org") return navigate("orgs", { replace: true, message: "Choose an organization." });
+  navigate(target, { replace: true });
 }
 
 /** Runs a sensitive action; when the service asks for a recent sign-in, asks for the password (or an
@@ -384,8 +399,11 @@ async function googleCallback(query) {
   const saved = JSON.parse(sessionStorage.getItem(GOOGLE_STATE) ?? "null");
   sessionStorage.removeItem(GOOGLE_STATE);
   history.replaceState(null, "", BASE + "auth/google/callback"); // the code leaves the address bar
-  if (!saved || query.get("state") !== saved.state || !query.get("code"))
-    return [heading("Google sign-in failed"), h("p", {}, query.get("error") ?? "The answer did not match the request. ", link("login", "Try again"))];
+  if (!saved || query.get("state") !== saved.state || !query.get("code")) {
+    // Fixed words only: the address is anybody's to write.
+    const why = query.get("error") === "access_denied" ? "You did not allow it." : "Google's answer did not match the request.";
+    return [heading("Google sign-in failed"), h("p", {}, `${why} `, link("login", "Try again"))];
+  }
   const { mfa } = await auth.signIn("social/google/", {
     code: query.get("code"),
     redirect_uri: googleRedirect(),
@@ -396,19 +414,30 @@ async function googleCallback(query) {
   return [heading("Signed in")];
 }
 
+const INVITATION = "authsvc:invitation"; // this tab's pending invitation token (sessionStorage)
+
 async function invitation(token) {
-  token = decodeURIComponent(token); // kept in the address: signing in first comes back here
+  // The token moves out of the address (and the history) into this tab's storage: signing in first
+  // comes back to "invite", which finds it there.
+  if (token) sessionStorage.setItem(INVITATION, takeToken(token, "invite"));
+  token = sessionStorage.getItem(INVITATION);
+  if (!token) return [heading("No invitation"), h("p", {}, "Open the link in your invitation email.")];
   let invite;
   try {
     invite = await auth.call(`invitations/validate/?token=${encodeURIComponent(token)}`, { authenticated: false });
   } catch (error) {
     if (error.status !== 400 && error.status !== 404) throw error;
+    sessionStorage.removeItem(INVITATION);
     return [heading("This invitation can't be used"), h("p", {}, error.message)];
   }
-  const accept = async (values = {}) => {
-    await auth.signIn("invitations/accept/", { token, ...values }, { authenticated: auth.signedIn });
-    history.replaceState(null, "", BASE); // the token leaves the history
+  const joined = () => {
+    sessionStorage.removeItem(INVITATION);
     navigate("members", { replace: true, message: `You joined ${invite.organization.name}.` });
+  };
+  const accept = async (values = {}) => {
+    const { mfa } = await auth.signIn("invitations/accept/", { token, ...values }, { authenticated: auth.signedIn });
+    if (mfa) return main.replaceChildren(...mfaStep(mfa, "members"));
+    joined();
   };
   const intro = h("p", {}, `${invite.invited_by} invited ${invite.email} to join ${invite.organization.name} as ${invite.role}.`);
   const title = heading(`Join ${invite.organization.name}`);
@@ -417,11 +446,10 @@ async function invitation(token) {
       return [title, intro, h("p", {}, `You are signed in as ${auth.me.email}. Sign out, then open the link again.`)];
     return [title, intro, actionButton("Accept invitation", () => accept())];
   }
-  const next = `invite/${encodeURIComponent(token)}`;
   return [
     title,
     intro,
-    h("p", {}, "Have an account with this address? ", link(`login?next=${encodeURIComponent(next)}`, "Sign in to accept"), ". Otherwise choose a password:"),
+    h("p", {}, "Have an account with this address? ", link("login?next=invite", "Sign in to accept"), ". Otherwise choose a password:"),
     form({
       submit: "Create account and join",
       fields: [
@@ -525,23 +553,24 @@ async function members() {
   const rows = list.map((member) => {
     const self = member.user.id === me.id;
     const mayTouch = manage && !self && roles.includes(member.role);
+    // A select and a button: a select that acts on change would act on every arrow key.
+    const select = h(
+      "select",
+      { "aria-label": `Role of ${member.user.email}` },
+      roles.map((value) => h("option", { value, selected: value === member.role }, value)),
+    );
     const role = mayTouch
-      ? h(
-          "select",
-          {
-            "aria-label": `Role of ${member.user.email}`,
-            onchange: async (event) => {
-              try {
-                await sensitive(() => auth.call(`org/members/${member.profile_id}/`, { method: "PATCH", body: { role: event.target.value } }));
-                say(`${member.user.email} is now ${event.target.value}.`);
-              } catch (error) {
-                event.target.value = member.role;
-                say(error.message);
-              }
+      ? [
+          select,
+          actionButton(
+            "Change",
+            async () => {
+              await sensitive(() => auth.call(`org/members/${member.profile_id}/`, { method: "PATCH", body: { role: select.value } }));
+              say(`${member.user.email} is now ${select.value}.`);
             },
-          },
-          roles.map((value) => h("option", { value, selected: value === member.role }, value)),
-        )
+            { "aria-label": `Change the role of ${member.user.email}` },
+          ),
+        ]
       : member.role;
     return h(
       "tr",
@@ -554,11 +583,15 @@ async function members() {
         "td",
         {},
         mayTouch &&
-          actionButton("Remove", async () => {
-            if (!confirm(`Remove ${member.user.email} from ${me.org.name}?`)) return;
-            await auth.call(`org/members/${member.profile_id}/`, { method: "DELETE" });
-            render();
-          }),
+          actionButton(
+            "Remove",
+            async () => {
+              if (!confirm(`Remove ${member.user.email} from ${me.org.name}?`)) return;
+              await auth.call(`org/members/${member.profile_id}/`, { method: "DELETE" });
+              render();
+            },
+            { "aria-label": `Remove ${member.user.email}` },
+          ),
       ),
     );
   });
@@ -572,7 +605,7 @@ async function members() {
         if (!confirm(`Leave ${me.org.name}? You will need a new invitation to come back.`)) return;
         await auth.call("org/leave/", { method: "POST", body: {} });
         await auth.signOut().catch(() => {}); // leaving ended this session: sign in again
-        navigate("login", { message: `You left ${me.org.name}. Sign in again to go on.` });
+        say(`You left ${me.org.name}. Sign in again to go on.`);
       }),
     ),
   ];
@@ -611,11 +644,11 @@ async function invitations() {
           actionButton("Resend", async () => {
             const answer = await auth.call(`org/invitations/${invite.id}/resend/`, { method: "POST", body: {} });
             await renderWith([h("p", {}, `Sent again to ${invite.email}.`), devLink(answer)]);
-          }),
+          }, { "aria-label": `Resend the invitation to ${invite.email}` }),
           actionButton("Revoke", async () => {
             await auth.call(`org/invitations/${invite.id}/`, { method: "DELETE" });
             render();
-          }),
+          }, { "aria-label": `Revoke the invitation to ${invite.email}` }),
         ],
       ),
     ),
@@ -643,7 +676,7 @@ async function invitations() {
 function keyShown(created) {
   return h(
     "div",
-    { class: "secret", role: "status" },
+    { class: "secret", tabindex: -1 },
     h("p", {}, h("strong", {}, `Key “${created.name}”: copy it now, it is shown only once.`)),
     h("code", { "data-testid": "api-key" }, created.key),
     actionButton("Copy", () => navigator.clipboard.writeText(created.key)),
@@ -678,12 +711,12 @@ async function apiKeys() {
               auth.call(`org/api-keys/${key.id}/roll/`, { method: "POST", body: { expires_in_hours: Number(choice.hours) } }),
             );
             await renderWith(keyShown(created));
-          }),
+          }, { "aria-label": `Roll the key ${key.name}` }),
           actionButton("Revoke", async () => {
             if (!confirm(`Revoke “${key.name}”? It stops working at once.`)) return;
             await auth.call(`org/api-keys/${key.id}/`, { method: "DELETE" });
             render();
-          }),
+          }, { "aria-label": `Revoke the key ${key.name}` }),
         ],
       ),
     ),
@@ -699,7 +732,8 @@ async function apiKeys() {
         { name: "scopes", label: "Scopes", type: "checkboxes", choices: SCOPES, value: SCOPES.filter((scope) => scope.endsWith(":read")) },
       ],
       onSubmit: async (values) => {
-        const created = await sensitive(() => auth.call("org/api-keys/", { method: "POST", body: values }));
+        const body = values.scopes.length ? values : { name: values.name }; // none ticked: the read scopes
+        const created = await sensitive(() => auth.call("org/api-keys/", { method: "POST", body }));
         await renderWith(keyShown(created));
       },
     }),
@@ -725,7 +759,7 @@ async function sessions() {
           if (session.current) return signOut();
           await auth.call(`sessions/${session.id}/`, { method: "DELETE" });
           render();
-        }),
+        }, { "aria-label": session.current ? "Sign out here" : `Revoke the session of ${session.user_agent || "an unknown device"}` }),
       ),
     ),
   );
@@ -752,14 +786,21 @@ async function security() {
       h("p", {}, "On: signing in asks for a code from your authenticator app."),
       actionButton("New recovery codes", async () => {
         const { recovery_codes } = await sensitive(() => auth.call("mfa/recovery-codes/", { method: "POST", body: {} }));
-        mfa.append(recoveryCodes(recovery_codes));
+        const shown = recoveryCodes(recovery_codes);
+        mfa.append(shown);
+        shown.focus();
       }),
       actionButton("Turn off", async () => {
         const done = await ask({
           title: "Turn off two-step sign-in",
-          fields: [{ name: "code", label: "Authenticator or recovery code", autocomplete: "one-time-code" }],
+          text: "Confirm with a code from your app, a recovery code, or your password.",
+          fields: [
+            { name: "code", label: "Authenticator or recovery code", autocomplete: "one-time-code", required: false },
+            { name: "password", label: "Or your password", type: "password", autocomplete: "current-password", required: false },
+          ],
           submit: "Turn off",
-          onSubmit: (body) => auth.call("mfa/totp/", { method: "DELETE", body }).then(() => true),
+          onSubmit: ({ code, password }) =>
+            auth.call("mfa/totp/", { method: "DELETE", body: code ? { code } : { password } }).then(() => true),
         });
         if (done) {
           await auth.reload();
@@ -809,7 +850,7 @@ async function security() {
               actionButton("Unlink", async () => {
                 await auth.call(`me/identities/${identity.id}/`, { method: "DELETE" });
                 render();
-              }),
+              }, { "aria-label": `Unlink ${identity.provider} ${identity.email}` }),
             ),
           ),
         )
@@ -848,7 +889,7 @@ function totpSetup(setup) {
 function recoveryCodes(codes) {
   return h(
     "div",
-    { class: "secret" },
+    { class: "secret", tabindex: -1 },
     h("p", {}, h("strong", {}, "Recovery codes: keep them somewhere safe. Each works once; they are shown only now.")),
     h("ul", { class: "codes", "data-testid": "recovery-codes" }, codes.map((code) => h("li", {}, h("code", {}, code)))),
   );
@@ -879,13 +920,23 @@ async function audit(query) {
 
 // --- Start -----------------------------------------------------------------------------------------
 auth.addEventListener("changed", renderNav);
-auth.addEventListener("signed-out", () => {
+auth.addEventListener("switched", () => render()); // another tab signed in anew or switched org
+auth.addEventListener("signed-out", ({ detail }) => {
   renderNav();
+  const message = detail.here ? "You are signed out." : "You were signed out.";
   const path = location.pathname.slice(BASE.length);
-  const route = ROUTES.find(([pattern]) => pattern.test(path));
-  if (route?.[2]) navigate(`login?next=${encodeURIComponent(path)}`, { replace: true, message: "You were signed out." });
+  if (routeOf(path)?.[2]) {
+    navigate(detail.here ? "login" : `login?next=${encodeURIComponent(path)}`, { replace: !detail.here, message });
+  } else {
+    say(message); // a public page (an emailed link's, an invitation): it stays, now signed out
+    render();
+  }
 });
 
-await auth.restore().catch(() => false);
+try {
+  await auth.restore();
+} catch (error) {
+  say(`${error.message} Your session may still be alive: reload to try again.`);
+}
 renderNav();
 render();

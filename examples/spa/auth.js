@@ -5,11 +5,13 @@
 // - The refresh token lives in the `refresh_token` cookie the service sets in cookie mode
 //   (`AUTH_REFRESH_COOKIE=1`): HttpOnly, so no script here ever sees it. `refresh/` reads it.
 // - Refresh ahead of expiry, one refresh in flight across every tab of the browser (Web Locks); the
-//   tab that refreshed hands the new access token to the others (BroadcastChannel), so they don't
-//   refresh again. (Two refreshes racing anyway — an old browser without Web Locks — are harmless:
-//   the service answers a repeated refresh within its grace window with the same pair.)
-// - A 401 on a call: refresh once and retry once; if the refresh fails too, the session is over
-//   (logged out elsewhere, revoked, expired): sign out here.
+//   tab that refreshed hands the new access token to the others (BroadcastChannel), so a tab that
+//   waited for the lock takes that token instead of refreshing again. (Two refreshes racing anyway —
+//   an old browser without Web Locks — are harmless: the service answers a repeated refresh within
+//   its grace window with the same pair.)
+// - A 401 on a call: refresh once and retry once; if the service refuses the refresh too, the session
+//   is over (logged out elsewhere, revoked, expired): every tab signs out. A refresh that could not be
+//   made (network, 5xx, 429) signs nobody out: it is tried again a little later.
 // - After a reload, one `refresh/` call restores the session from the cookie. localStorage keeps only
 //   a hint that a cookie may exist (no secret), so a visitor who never signed in makes no call.
 
@@ -17,6 +19,9 @@ const LOCK = "authsvc-refresh";
 const CHANNEL = "authsvc";
 const HINT = "authsvc:signed-in";
 const EARLY_MS = 60_000; // refresh this long before the access token expires (a quarter of short ones)
+const RETRY_MS = 15_000; // after a refresh that could not be made
+const TIMEOUT_MS = 10_000; // a refresh holds the lock of every tab: never longer than this
+const HANDOVER_MS = 500; // how long a tab that waited for the lock waits for the holder's token
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -41,6 +46,7 @@ export class AuthClient extends EventTarget {
   #expiresAt = 0;
   #timer = null;
   #refreshing = null;
+  #handover = null; // resolves when another tab hands over a token
   #channel = new BroadcastChannel(CHANNEL);
 
   constructor(api) {
@@ -50,7 +56,7 @@ export class AuthClient extends EventTarget {
     this.#channel.onmessage = ({ data }) => this.#fromOtherTab(data);
     document.addEventListener("visibilitychange", () => {
       // Timers of hidden tabs are slowed down: catch up when the tab shows again.
-      if (!document.hidden && this.#access && this.#expiresAt - Date.now() < EARLY_MS) this.refresh();
+      if (!document.hidden && this.#access && this.#expiresAt - Date.now() < EARLY_MS) this.refresh().catch(() => {});
     });
   }
 
@@ -58,17 +64,18 @@ export class AuthClient extends EventTarget {
     return this.#access !== null && this.me !== null;
   }
 
-  /** A JSON call; authenticated while signed in. Returns the parsed body (null for 204). */
+  /** A JSON call to the API (`path` below `api`); authenticated while signed in. The parsed body. */
   async call(path, { method = "GET", body, authenticated = true } = {}) {
     const response = await this.#fetch(path, method, body, authenticated);
     if (response.status === 401 && authenticated && this.#access) {
-      // Expired or revoked: refresh once and retry once. A failed refresh has signed us out.
+      // Expired or revoked: refresh once and retry once. A refused refresh has signed us out.
       if (await this.refresh()) return this.#parse(await this.#fetch(path, method, body, true));
     }
     return this.#parse(response);
   }
 
-  /** After a page load: the session the refresh cookie holds, if any. */
+  /** After a page load: the session the refresh cookie holds, if any. Throws when the service could
+   * not be asked (the cookie may well be alive). */
   async restore() {
     if (!localStorage.getItem(HINT)) return false;
     return (await this.refresh()) && this.#loadMe();
@@ -88,55 +95,73 @@ export class AuthClient extends EventTarget {
     return this.#loadMe();
   }
 
+  /** A new access token from the refresh cookie: true, or false when the service refused (signed out). */
   refresh() {
-    this.#refreshing ??= this.#refreshOnce().finally(() => (this.#refreshing = null));
+    this.#refreshing ??= this.#refreshAcrossTabs().finally(() => (this.#refreshing = null));
     return this.#refreshing;
   }
 
+  /** Ends the session at the service, then here and in every tab. Throws (and forgets nothing) when the
+   * service could not be told: on a shared computer, "signed out" must be true. */
   async signOut() {
-    try {
-      // The Bearer token's session; if that token is dead already, the cookie's (the body has no token).
-      const response = await this.#fetch("logout/", "POST", {}, Boolean(this.#access));
-      if (response.status === 401 && this.#access) await this.#fetch("logout/", "POST", {}, false);
-    } finally {
-      this.#channel.postMessage({ type: "signed-out" });
-      this.#forget();
-    }
+    // The Bearer token's session; if that token is dead already, the cookie's (the body has no token).
+    let response = await this.#fetch("logout/", "POST", {}, Boolean(this.#access));
+    if (response.status === 401 && this.#access) response = await this.#fetch("logout/", "POST", {}, false);
+    if (!response.ok && response.status !== 401) throw new ApiError(response.status, null);
+    this.#forget({ here: true });
   }
 
-  /** Signed out by the service (a failed refresh) or by another tab: forget everything. */
-  #forget() {
+  /** Signed out (here, by the service, or in another tab): forget everything, tell the other tabs. */
+  #forget({ here = false, told = false } = {}) {
     const was = this.#access !== null;
     this.#access = null;
     this.#expiresAt = 0;
     this.me = null;
     clearTimeout(this.#timer);
     localStorage.removeItem(HINT);
-    if (was) this.dispatchEvent(new Event("signed-out"));
+    if (!told) this.#channel.postMessage({ type: "signed-out" });
+    if (was) this.dispatchEvent(new CustomEvent("signed-out", { detail: { here } }));
   }
 
-  async #refreshOnce() {
+  async #refreshAcrossTabs() {
+    if (!navigator.locks) return this.#refreshNow();
     const held = this.#access;
-    const run = async () => {
-      // Waiting for the lock, we may have been handed a fresh token by the tab that held it.
-      if (this.#access && this.#access !== held && this.#expiresAt - Date.now() > EARLY_MS / 2) return true;
-      const response = await fetch(this.api + "refresh/", {
+    // The lock is free: refresh. Else another tab is refreshing: wait for it, then take its token.
+    const done = await navigator.locks.request(LOCK, { ifAvailable: true }, (lock) => lock && this.#refreshNow());
+    if (done !== null) return done;
+    const waiting = new Promise((resolve) => (this.#handover = resolve));
+    return navigator.locks.request(LOCK, async () => {
+      const handed = this.#access !== held || (await Promise.race([waiting, sleep(HANDOVER_MS).then(() => false)]));
+      this.#handover = null;
+      return handed || this.#refreshNow();
+    });
+  }
+
+  async #refreshNow() {
+    let response;
+    try {
+      response = await fetch(this.api + "refresh/", {
         method: "POST",
         credentials: "include", // the cookie goes with it (and the page's Origin, which the service checks)
         headers: { "Content-Type": "application/json" },
         body: "{}",
+        signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (!response.ok) {
-        if (response.status >= 500 || response.status === 429) throw new ApiError(response.status, null);
-        this.#forget(); // 400 no cookie, 401 dead (the service cleared it), 403 foreign origin
-        return false;
-      }
-      const { access, expires_in } = await response.json();
-      this.#setAccess(access, expires_in);
-      this.#channel.postMessage({ type: "token", access, expiresAt: this.#expiresAt });
-      return true;
-    };
-    return navigator.locks ? navigator.locks.request(LOCK, run) : run();
+    } catch {
+      response = null; // offline, or no answer in time
+    }
+    if (!response || response.status >= 500 || response.status === 429) {
+      this.#schedule(RETRY_MS); // the session may be fine: try again soon
+      throw new ApiError(response?.status ?? 0, null);
+    }
+    if (!response.ok) {
+      this.#forget(); // 400 no cookie, 401 dead (the service cleared it), 403 foreign origin
+      return false;
+    }
+    const { access, expires_in } = await response.json();
+    this.#setAccess(access, expires_in);
+    this.#channel.postMessage({ type: "token", access, expiresAt: this.#expiresAt });
+    return true;
   }
 
   async #adopt(access, expiresIn) {
@@ -155,22 +180,27 @@ export class AuthClient extends EventTarget {
   #setAccess(access, expiresIn) {
     this.#access = access;
     this.#expiresAt = Date.now() + expiresIn * 1000;
-    clearTimeout(this.#timer);
     const lifetime = expiresIn * 1000;
-    const early = Math.min(EARLY_MS, lifetime / 4);
-    this.#timer = setTimeout(() => this.refresh().catch(() => {}), lifetime - early);
+    this.#schedule(lifetime - Math.min(EARLY_MS, lifetime / 4));
+  }
+
+  #schedule(delay) {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.refresh().catch(() => {}), delay);
   }
 
   async #fromOtherTab(message) {
     if (message.type === "signed-out") {
-      this.#forget();
+      this.#forget({ told: true });
     } else if (message.type === "token" && message.access !== this.#access) {
-      // Another tab refreshed the session (same user, same org), or signed in anew: switched org,
-      // signed in as someone else. Then this tab follows.
+      // Another tab refreshed the session (same user, same org), or signed in anew (switched org,
+      // signed in as someone else): this tab follows.
       this.#setAccess(message.access, (message.expiresAt - Date.now()) / 1000);
+      this.#handover?.(true);
       if (message.signedIn || !this.me) {
         localStorage.setItem(HINT, "1");
         await this.#loadMe().catch(() => {});
+        this.dispatchEvent(new Event("switched")); // what this tab shows may belong to another org
       }
     }
   }
@@ -179,8 +209,8 @@ export class AuthClient extends EventTarget {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (authenticated && this.#access) headers.Authorization = `Bearer ${this.#access}`;
-    const url = path.startsWith("http") ? path : this.api + path; // paging links are absolute
-    return fetch(url, {
+    // Only ever the API: the Bearer token goes nowhere else.
+    return fetch(this.api + path, {
       method,
       headers,
       credentials: "include",
@@ -196,3 +226,5 @@ export class AuthClient extends EventTarget {
     return body;
   }
 }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

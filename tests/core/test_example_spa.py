@@ -60,6 +60,14 @@ def test_the_page_names_the_google_web_client(client, debug):
 def test_not_served_without_debug(client):
     assert client.get("/example/").status_code == 404
     assert client.get("/example/app.js").status_code == 404
+    assert client.get("/example/invite/abc").status_code == 404
+    assert client.post("/example/").status_code == 404
+
+
+def test_head_and_revalidation(client, debug):
+    assert client.head("/example/").status_code == 200
+    assert client.get("/example/")["Cache-Control"] == "no-cache"  # an edited file shows on the next load
+    assert client.get("/example/auth.js")["Cache-Control"] == "no-cache"
 
 
 def test_only_get_and_head(client, debug):
