@@ -617,6 +617,7 @@ function assignableRoles(me) {
 }
 
 function table(headings, rows, name) {
+  if (!rows.length) return h("p", { "data-testid": name }, "None yet.");
   for (const row of rows) [...row.children].forEach((cell, index) => cell.setAttribute("data-label", headings[index]));
   return h(
     "div",
