@@ -545,9 +545,15 @@ async function orgs() {
   ];
 }
 
-async function members() {
+const PAGE = 50;
+
+async function members(query) {
   const me = auth.me;
-  const list = await auth.call("org/members/");
+  const search = query.get("search") ?? "";
+  const offset = Math.max(0, Number(query.get("offset")) || 0);
+  const params = (extra) => new URLSearchParams({ ...(search && { search }), ...extra }); // no empty search
+  const { items: list, total } = await auth.page(`org/members/?${params({ offset, limit: PAGE })}`);
+  const pageLink = (start, text) => link(`members?${params({ offset: start })}`, text);
   const manage = me.permissions.members?.includes("write");
   const roles = assignableRoles(me);
   const rows = list.map((member) => {
@@ -597,7 +603,26 @@ async function members() {
   });
   return [
     heading(`Members of ${me.org.name}`),
+    h(
+      "form",
+      { role: "search", class: "inline", onsubmit: (event) => {
+        event.preventDefault();
+        const search = event.target.elements.search.value.trim();
+        navigate(search ? `members?${new URLSearchParams({ search })}` : "members");
+      } },
+      h("label", { for: "member-search" }, "Find a member"),
+      h("input", { id: "member-search", name: "search", type: "search", value: search }),
+      h("button", { type: "submit", class: "secondary" }, "Search"),
+    ),
     table(["Email", "Name", "Role", "Joined", ""], rows, "members"),
+    h(
+      "p",
+      { class: "pager" },
+      total ? `${offset + 1}–${offset + list.length} of ${total} ` : "",
+      offset > 0 && pageLink(Math.max(0, offset - PAGE), "Previous"),
+      " ",
+      offset + list.length < total && pageLink(offset + PAGE, "Next"),
+    ),
     h(
       "p",
       {},

@@ -65,13 +65,24 @@ export class AuthClient extends EventTarget {
   }
 
   /** A JSON call to the API (`path` below `api`); authenticated while signed in. The parsed body. */
-  async call(path, { method = "GET", body, authenticated = true } = {}) {
+  async call(path, options = {}) {
+    return this.#parse(await this.#send(path, options));
+  }
+
+  /** A page of a list that tells its total (`X-Total-Count`, as org/members/ does): { items, total }. */
+  async page(path) {
+    const response = await this.#send(path);
+    const items = await this.#parse(response);
+    return { items, total: Number(response.headers.get("X-Total-Count") ?? items.length) };
+  }
+
+  async #send(path, { method = "GET", body, authenticated = true } = {}) {
     const response = await this.#fetch(path, method, body, authenticated);
     if (response.status === 401 && authenticated && this.#access) {
       // Expired or revoked: refresh once and retry once. A refused refresh has signed us out.
-      if (await this.refresh()) return this.#parse(await this.#fetch(path, method, body, true));
+      if (await this.refresh()) return this.#fetch(path, method, body, true);
     }
-    return this.#parse(response);
+    return response;
   }
 
   /** After a page load: the session the refresh cookie holds, if any. Throws when the service could
