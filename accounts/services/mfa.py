@@ -309,7 +309,8 @@ def totp_disable(*, user: User, code: str | None, recovery_code: str | None, pas
             raise InvalidCode("The password is not valid.")
         method = "password"
     else:
-        method = second_factor_check(user, code=code, recovery_code=recovery_code, context="disable")
+        # API.md: `code` is a TOTP code or a recovery code (`recovery_code` names the latter too).
+        method = second_factor_check(user, code=code, recovery_code=recovery_code or code, context="disable")
     mfa_remove(user)
     audit_record(AuditEventType.MFA_DISABLED, subject_user_id=user.pk, details={"method": method})
 
