@@ -94,21 +94,31 @@ async function render() {
   const turn = ++rendering;
   const path = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : "";
   const query = new URLSearchParams(location.search);
-  const route = ROUTES.find(([pattern]) => pattern.test(path));
+  const route = routeOf(path);
   if (!route) return show("Not found", [heading("Not found"), h("p", {}, link("", "Home"))]);
   const [pattern, view, needs] = route;
   if (needs && !auth.signedIn) return navigate(`login?next=${encodeURIComponent(path)}`, { replace: true });
-  if (needs === "org" && !auth.me.org) return navigate("orgs", { replace: true, message: "Choose an organization first." });
+  if (needs === "org" && !auth.me.org)
+    return navigate("orgs", { replace: true, message: "Choose an organization first." });
   main.setAttribute("aria-busy", "true");
   let nodes;
   try {
     nodes = await view(...path.match(pattern).slice(1), query);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    if (error.code === "no_active_org") return navigate("orgs", { replace: true, message: "Choose an organization first." });
+    if (error.code === "no_active_org")
+      return navigate("orgs", { replace: true, message: "Choose an organization first." });
     nodes =
       error.code === "mfa_enrolment_required"
-        ? [heading("Two-step sign-in required"), h("p", {}, `${auth.me.org.name} asks every member to turn on two-step sign-in. `, link("security", "Turn it on"))]
+        ? [
+            heading("Two-step sign-in required"),
+            h(
+              "p",
+              {},
+              `${auth.me.org.name} asks every member to turn on two-step sign-in. `,
+              link("security", "Turn it on"),
+            ),
+          ]
         : [heading("Something went wrong"), h("p", { class: "error", role: "alert" }, error.message)];
   }
   if (turn === rendering) show(nodes[0].textContent, nodes);
@@ -119,6 +129,15 @@ function show(title, nodes) {
   main.replaceChildren(...nodes.flat().filter((node) => node != null && node !== false));
   main.removeAttribute("aria-busy");
   (main.querySelector("h1") ?? main).focus(); // screen readers announce the new page
+  markCurrent();
+}
+
+/** The menu says which page is open (aria-current), for eyes and screen readers alike. */
+function markCurrent() {
+  for (const anchor of nav.querySelectorAll("a")) {
+    if (anchor.pathname === location.pathname) anchor.setAttribute("aria-current", "page");
+    else anchor.removeAttribute("aria-current");
+  }
 }
 
 function renderNav() {
@@ -137,7 +156,14 @@ function renderNav() {
         h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
       ]
     : [link("login", "Sign in"), link("signup", "Create account")];
-  nav.replaceChildren(h("ul", {}, items.filter(Boolean).map((item) => h("li", {}, item))));
+  nav.replaceChildren(
+    h(
+      "ul",
+      {},
+      items.filter(Boolean).map((item) => h("li", {}, item)),
+    ),
+  );
+  markCurrent();
 }
 
 async function signOut() {
@@ -168,9 +194,17 @@ async function sensitive(action) {
   } catch (error) {
     if (error?.code !== "reauthentication_required") throw error;
   }
-  const fields = [{ name: "password", label: "Password", type: "password", autocomplete: "current-password", required: false }];
+  const fields = [
+    { name: "password", label: "Password", type: "password", autocomplete: "current-password", required: false },
+  ];
   if (auth.me.mfa_enabled)
-    fields.push({ name: "code", label: "Or an authenticator code", inputmode: "numeric", autocomplete: "one-time-code", required: false });
+    fields.push({
+      name: "code",
+      label: "Or an authenticator code",
+      inputmode: "numeric",
+      autocomplete: "one-time-code",
+      required: false,
+    });
   const confirmed = await ask({
     title: "Confirm it's you",
     text: "This change needs a recent sign-in.",
@@ -245,7 +279,7 @@ function mfaStep(challenge, next) {
           },
         }),
       ),
-  ];
+  ].filter(Boolean);
 }
 
 function signup() {
@@ -255,7 +289,13 @@ function signup() {
       submit: "Create account",
       fields: [
         { name: "email", label: "Email", type: "email", autocomplete: "username" },
-        { name: "password", label: "Password", type: "password", autocomplete: "new-password", hint: "8 characters or more; not a common one." },
+        {
+          name: "password",
+          label: "Password",
+          type: "password",
+          autocomplete: "new-password",
+          hint: "8 characters or more; not a common one.",
+        },
         { name: "organization_name", label: "Organization", autocomplete: "organization" },
         { name: "first_name", label: "First name", autocomplete: "given-name", required: false },
         { name: "last_name", label: "Last name", autocomplete: "family-name", required: false },
@@ -271,7 +311,9 @@ function signup() {
 
 /** In development (DEBUG) the service answers with the emailed link too: shown here for convenience. */
 function devLink(answer) {
-  return answer?.debug_link ? h("p", { class: "dev" }, "Development: ", h("a", { href: answer.debug_link }, "open the emailed link")) : null;
+  return answer?.debug_link
+    ? h("p", { class: "dev" }, "Development: ", h("a", { href: answer.debug_link }, "open the emailed link"))
+    : null;
 }
 
 /** A form for an email address to which the service sends a link (`path`); its answer shows below. */
@@ -375,7 +417,11 @@ async function reset(token) {
 // Google: the authorization code flow with PKCE, redirecting to Google and back to
 // FRONTEND_URL/auth/google/callback (OAUTH_REDIRECT_URIS), which sends the code to social/google/.
 const GOOGLE_STATE = "authsvc:google";
-const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const base64url = (bytes) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 const googleRedirect = () => `${location.origin}${BASE}auth/google/callback`;
 
 async function googleSignIn() {
@@ -401,7 +447,8 @@ async function googleCallback(query) {
   history.replaceState(null, "", BASE + "auth/google/callback"); // the code leaves the address bar
   if (!saved || query.get("state") !== saved.state || !query.get("code")) {
     // Fixed words only: the address is anybody's to write.
-    const why = query.get("error") === "access_denied" ? "You did not allow it." : "Google's answer did not match the request.";
+    const why =
+      query.get("error") === "access_denied" ? "You did not allow it." : "Google's answer did not match the request.";
     return [heading("Google sign-in failed"), h("p", {}, `${why} `, link("login", "Try again"))];
   }
   const { mfa } = await auth.signIn("social/google/", {
@@ -439,7 +486,11 @@ async function invitation(token) {
     if (mfa) return main.replaceChildren(...mfaStep(mfa, "members"));
     joined();
   };
-  const intro = h("p", {}, `${invite.invited_by} invited ${invite.email} to join ${invite.organization.name} as ${invite.role}.`);
+  const intro = h(
+    "p",
+    {},
+    `${invite.invited_by} invited ${invite.email} to join ${invite.organization.name} as ${invite.role}.`,
+  );
   const title = heading(`Join ${invite.organization.name}`);
   if (auth.signedIn) {
     if (auth.me.email.toLowerCase() !== invite.email.toLowerCase())
@@ -449,7 +500,13 @@ async function invitation(token) {
   return [
     title,
     intro,
-    h("p", {}, "Have an account with this address? ", link("login?next=invite", "Sign in to accept"), ". Otherwise choose a password:"),
+    h(
+      "p",
+      {},
+      "Have an account with this address? ",
+      link("login?next=invite", "Sign in to accept"),
+      ". Otherwise choose a password:",
+    ),
     form({
       submit: "Create account and join",
       fields: [
@@ -571,7 +628,9 @@ async function members(query) {
           actionButton(
             "Change",
             async () => {
-              await sensitive(() => auth.call(`org/members/${member.profile_id}/`, { method: "PATCH", body: { role: select.value } }));
+              await sensitive(() =>
+                auth.call(`org/members/${member.profile_id}/`, { method: "PATCH", body: { role: select.value } }),
+              );
               say(`${member.user.email} is now ${select.value}.`);
             },
             { "aria-label": `Change the role of ${member.user.email}` },
@@ -605,11 +664,15 @@ async function members(query) {
     heading(`Members of ${me.org.name}`),
     h(
       "form",
-      { role: "search", class: "inline", onsubmit: (event) => {
-        event.preventDefault();
-        const search = event.target.elements.search.value.trim();
-        navigate(search ? `members?${new URLSearchParams({ search })}` : "members");
-      } },
+      {
+        role: "search",
+        class: "inline",
+        onsubmit: (event) => {
+          event.preventDefault();
+          const search = event.target.elements.search.value.trim();
+          navigate(search ? `members?${new URLSearchParams({ search })}` : "members");
+        },
+      },
       h("label", { for: "member-search" }, "Find a member"),
       h("input", { id: "member-search", name: "search", type: "search", value: search }),
       h("button", { type: "submit", class: "secondary" }, "Search"),
@@ -647,7 +710,20 @@ function table(headings, rows, name) {
   return h(
     "div",
     { class: "table" },
-    h("table", { "data-testid": name }, h("thead", {}, h("tr", {}, headings.map((text) => h("th", { scope: "col" }, text)))), h("tbody", {}, rows)),
+    h(
+      "table",
+      { "data-testid": name },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          headings.map((text) => h("th", { scope: "col" }, text)),
+        ),
+      ),
+      h("tbody", {}, rows),
+    ),
   );
 }
 
@@ -667,14 +743,22 @@ async function invitations() {
         "td",
         {},
         invite.status === "pending" && [
-          actionButton("Resend", async () => {
-            const answer = await auth.call(`org/invitations/${invite.id}/resend/`, { method: "POST", body: {} });
-            await renderWith([h("p", {}, `Sent again to ${invite.email}.`), devLink(answer)]);
-          }, { "aria-label": `Resend the invitation to ${invite.email}` }),
-          actionButton("Revoke", async () => {
-            await auth.call(`org/invitations/${invite.id}/`, { method: "DELETE" });
-            render();
-          }, { "aria-label": `Revoke the invitation to ${invite.email}` }),
+          actionButton(
+            "Resend",
+            async () => {
+              const answer = await auth.call(`org/invitations/${invite.id}/resend/`, { method: "POST", body: {} });
+              await renderWith([h("p", {}, `Sent again to ${invite.email}.`), devLink(answer)]);
+            },
+            { "aria-label": `Resend the invitation to ${invite.email}` },
+          ),
+          actionButton(
+            "Revoke",
+            async () => {
+              await auth.call(`org/invitations/${invite.id}/`, { method: "DELETE" });
+              render();
+            },
+            { "aria-label": `Revoke the invitation to ${invite.email}` },
+          ),
         ],
       ),
     ),
@@ -725,24 +809,47 @@ async function apiKeys() {
         "td",
         {},
         key.active && [
-          actionButton("Roll", async () => {
-            const choice = await ask({
-              title: `Roll “${key.name}”`,
-              text: "A new key replaces this one. How long may the old one keep working?",
-              fields: [{ name: "hours", label: "Old key works for", options: [["0", "no longer"], ["1", "1 hour"], ["24", "24 hours"], ["168", "7 days"]], value: "24" }],
-              submit: "Roll key",
-            });
-            if (!choice) return;
-            const created = await sensitive(() =>
-              auth.call(`org/api-keys/${key.id}/roll/`, { method: "POST", body: { expires_in_hours: Number(choice.hours) } }),
-            );
-            await renderWith(keyShown(created));
-          }, { "aria-label": `Roll the key ${key.name}` }),
-          actionButton("Revoke", async () => {
-            if (!confirm(`Revoke “${key.name}”? It stops working at once.`)) return;
-            await auth.call(`org/api-keys/${key.id}/`, { method: "DELETE" });
-            render();
-          }, { "aria-label": `Revoke the key ${key.name}` }),
+          actionButton(
+            "Roll",
+            async () => {
+              const choice = await ask({
+                title: `Roll “${key.name}”`,
+                text: "A new key replaces this one. How long may the old one keep working?",
+                fields: [
+                  {
+                    name: "hours",
+                    label: "Old key works for",
+                    options: [
+                      ["0", "no longer"],
+                      ["1", "1 hour"],
+                      ["24", "24 hours"],
+                      ["168", "7 days"],
+                    ],
+                    value: "24",
+                  },
+                ],
+                submit: "Roll key",
+              });
+              if (!choice) return;
+              const created = await sensitive(() =>
+                auth.call(`org/api-keys/${key.id}/roll/`, {
+                  method: "POST",
+                  body: { expires_in_hours: Number(choice.hours) },
+                }),
+              );
+              await renderWith(keyShown(created));
+            },
+            { "aria-label": `Roll the key ${key.name}` },
+          ),
+          actionButton(
+            "Revoke",
+            async () => {
+              if (!confirm(`Revoke “${key.name}”? It stops working at once.`)) return;
+              await auth.call(`org/api-keys/${key.id}/`, { method: "DELETE" });
+              render();
+            },
+            { "aria-label": `Revoke the key ${key.name}` },
+          ),
         ],
       ),
     ),
@@ -755,7 +862,13 @@ async function apiKeys() {
       name: "New API key",
       fields: [
         { name: "name", label: "Name" },
-        { name: "scopes", label: "Scopes", type: "checkboxes", choices: SCOPES, value: SCOPES.filter((scope) => scope.endsWith(":read")) },
+        {
+          name: "scopes",
+          label: "Scopes",
+          type: "checkboxes",
+          choices: SCOPES,
+          value: SCOPES.filter((scope) => scope.endsWith(":read")),
+        },
       ],
       onSubmit: async (values) => {
         const body = values.scopes.length ? values : { name: values.name }; // none ticked: the read scopes
@@ -774,18 +887,31 @@ async function sessions() {
     h(
       "tr",
       {},
-      h("td", {}, session.user_agent || "unknown device", session.current ? h("span", { class: "badge" }, "this one") : ""),
+      h(
+        "td",
+        {},
+        session.user_agent || "unknown device",
+        session.current ? h("span", { class: "badge" }, "this one") : "",
+      ),
       h("td", {}, session.ip ?? "—"),
       h("td", {}, when(session.created_at)),
       h("td", {}, when(session.last_used_at)),
       h(
         "td",
         {},
-        actionButton(session.current ? "Sign out here" : "Revoke", async () => {
-          if (session.current) return signOut();
-          await auth.call(`sessions/${session.id}/`, { method: "DELETE" });
-          render();
-        }, { "aria-label": session.current ? "Sign out here" : `Revoke the session of ${session.user_agent || "an unknown device"}` }),
+        actionButton(
+          session.current ? "Sign out here" : "Revoke",
+          async () => {
+            if (session.current) return signOut();
+            await auth.call(`sessions/${session.id}/`, { method: "DELETE" });
+            render();
+          },
+          {
+            "aria-label": session.current
+              ? "Sign out here"
+              : `Revoke the session of ${session.user_agent || "an unknown device"}`,
+          },
+        ),
       ),
     ),
   );
@@ -811,7 +937,9 @@ async function security() {
     mfa.append(
       h("p", {}, "On: signing in asks for a code from your authenticator app."),
       actionButton("New recovery codes", async () => {
-        const { recovery_codes } = await sensitive(() => auth.call("mfa/recovery-codes/", { method: "POST", body: {} }));
+        const { recovery_codes } = await sensitive(() =>
+          auth.call("mfa/recovery-codes/", { method: "POST", body: {} }),
+        );
         const shown = recoveryCodes(recovery_codes);
         mfa.append(shown);
         shown.focus();
@@ -822,7 +950,13 @@ async function security() {
           text: "Confirm with a code from your app, a recovery code, or your password.",
           fields: [
             { name: "code", label: "Authenticator or recovery code", autocomplete: "one-time-code", required: false },
-            { name: "password", label: "Or your password", type: "password", autocomplete: "current-password", required: false },
+            {
+              name: "password",
+              label: "Or your password",
+              type: "password",
+              autocomplete: "current-password",
+              required: false,
+            },
           ],
           submit: "Turn off",
           onSubmit: ({ code, password }) =>
@@ -873,10 +1007,14 @@ async function security() {
               "li",
               {},
               `${identity.provider}: ${identity.email || "—"} `,
-              actionButton("Unlink", async () => {
-                await auth.call(`me/identities/${identity.id}/`, { method: "DELETE" });
-                render();
-              }, { "aria-label": `Unlink ${identity.provider} ${identity.email}` }),
+              actionButton(
+                "Unlink",
+                async () => {
+                  await auth.call(`me/identities/${identity.id}/`, { method: "DELETE" });
+                  render();
+                },
+                { "aria-label": `Unlink ${identity.provider} ${identity.email}` },
+              ),
             ),
           ),
         )
@@ -904,7 +1042,10 @@ function totpSetup(setup) {
         const { recovery_codes } = await auth.call("mfa/totp/confirm/", { method: "POST", body: { code } });
         await auth.reload();
         const section = main.querySelector('[aria-labelledby="mfa-heading"]');
-        section.replaceChildren(h("h2", { id: "mfa-heading" }, "Two-step sign-in is on"), recoveryCodes(recovery_codes));
+        section.replaceChildren(
+          h("h2", { id: "mfa-heading" }, "Two-step sign-in is on"),
+          recoveryCodes(recovery_codes),
+        );
         section.querySelector("h2").setAttribute("tabindex", "-1");
         section.querySelector("h2").focus();
       },
@@ -917,7 +1058,11 @@ function recoveryCodes(codes) {
     "div",
     { class: "secret", tabindex: -1 },
     h("p", {}, h("strong", {}, "Recovery codes: keep them somewhere safe. Each works once; they are shown only now.")),
-    h("ul", { class: "codes", "data-testid": "recovery-codes" }, codes.map((code) => h("li", {}, h("code", {}, code)))),
+    h(
+      "ul",
+      { class: "codes", "data-testid": "recovery-codes" },
+      codes.map((code) => h("li", {}, h("code", {}, code))),
+    ),
   );
 }
 
@@ -936,7 +1081,8 @@ async function audit(query) {
     ),
   );
   // Only the cursor of the service's paging links travels in our address (never a URL to call).
-  const pageLink = (url, text) => url && link(`audit?cursor=${encodeURIComponent(new URL(url).searchParams.get("cursor"))}`, text);
+  const pageLink = (url, text) =>
+    url && link(`audit?cursor=${encodeURIComponent(new URL(url).searchParams.get("cursor"))}`, text);
   return [
     heading("Audit log"),
     table(["When", "Event", "By", "Subject", "IP address"], rows, "audit"),

@@ -40,7 +40,12 @@ export function form({ fields, submit, onSubmit, name }) {
         { class: "checkboxes", "aria-describedby": described },
         h("legend", {}, field.label),
         field.choices.map((choice) =>
-          h("label", {}, h("input", { type: "checkbox", name: field.name, value: choice, checked: field.value?.includes(choice) }), choice),
+          h(
+            "label",
+            {},
+            h("input", { type: "checkbox", name: field.name, value: choice, checked: field.value?.includes(choice) }),
+            choice,
+          ),
         ),
       );
     } else {
