@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "social",
     "invitations",
     "apikeys",
+    "passkeys",
     "core",
     "config.apps.AdminConfig",
     "django.contrib.auth",
@@ -278,6 +279,7 @@ THROTTLE_RATES = {
     "mfa_verify_user": "20/hour",
     "reauthenticate": "30/min",
     "reauthenticate_email": "10/hour",
+    "passkey": "60/min",  # passkeys/login/options/ and passkeys/login/: per network
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
 
@@ -431,6 +433,18 @@ ANYMAIL = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "authsvc <no-reply@localhost>")
 AUTH_PRODUCT_NAME = os.environ.get("AUTH_PRODUCT_NAME", "").strip() or "authsvc"  # in subjects and bodies
+
+# --- Passkeys (WebAuthn; passkeys/) ------------------------------------------------------------------
+# The relying party: the site the credentials belong to (a host name: the SPA's, or a parent domain of it)
+# and the origins whose pages may run the ceremonies. Both default to FRONTEND_URL's.
+WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "").strip() or (
+    urlsplit(FRONTEND_URL).hostname or "localhost"
+)
+WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "").strip() or AUTH_PRODUCT_NAME
+WEBAUTHN_ORIGINS = [origin.rstrip("/") for origin in env_list("WEBAUTHN_ORIGINS", _frontend_origin)]
+WEBAUTHN_CHALLENGE_SECONDS = env_int(
+    "WEBAUTHN_CHALLENGE_SECONDS", 300
+)  # a ceremony's time, then the challenge dies
 # "queue": jobs in Postgres, delivered by `manage.py procrastinate worker` with retries (production).
 # "immediate": the job runs in the request and its mail goes out on commit (development, tests).
 EMAIL_DELIVERY = os.environ.get("EMAIL_DELIVERY", "").strip() or ("immediate" if DEBUG else "queue")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/auth/", include("social.urls")),
     path("api/auth/", include("invitations.urls")),
     path("api/auth/", include("apikeys.urls")),
+    path("api/auth/", include("passkeys.urls")),
     # The reference SPA (examples/spa/): with DEBUG only, a 404 otherwise.
     path("example/", example.example, name="example"),
     re_path(r"^example/(?P<path>.+)$", example.example),
@@ -34,7 +35,9 @@ urlpatterns = [
 # Anything else under /api/ is a JSON 404, with DEBUG on too (Django would show its HTML debug page).
 # Only paths ending in "/": without one, CommonMiddleware's APPEND_SLASH still redirects /api/docs to
 # /api/docs/ (and an unknown /api/x to /api/x/, which then answers this 404).
-urlpatterns += [re_path(r"^api/(.*/)?$", csrf_exempt(views.not_found))]  # any method: a 404, not a CSRF 403
+# Any method: a 404, not a CSRF 403. Any character, newlines included, and \Z: "$" would also match
+# before a final newline.
+urlpatterns += [re_path(r"^api/(?:[\s\S]*/)?\Z", csrf_exempt(views.not_found))]
 
 if settings.BENCH:  # baseline endpoints for bench/run.py; never enabled in production
     urlpatterns += [path("bench/", include("bench.urls"))]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User, normalize_email
 from accounts.services.sign_in import SignIn, sign_in
-from accounts.services.users import email_prove
+from accounts.services.users import LastSignInMethod, email_prove, sign_in_method_remains
 from core.errors import Conflict, Forbidden, NotFound
 from core.http import RequestMeta
 from social.models import SocialIdentity
@@ -45,13 +45,6 @@ class SignupDisabled(Refusal, Forbidden):
     default_code = "signup_disabled"
     default_detail = "Sign-up is disabled."
     reason = "signup_disabled"
-
-
-class LastSignInMethod(Conflict):
-    default_code = "last_sign_in_method"
-    default_detail = (
-        "This is your only way to sign in: set a password (password/forgot/) or link another account first."
-    )
 
 
 def _create_user(identity: ExternalIdentity, meta: RequestMeta) -> tuple[User, bool]:
@@ -163,13 +156,12 @@ def identities_of(user: User) -> list[SocialIdentity]:
 @transaction.atomic(savepoint=False)
 def identity_unlink(*, user: User, identity_id: uuid.UUID) -> None:
     """Remove one of the user's linked identities, unless it is their last way to sign in (409
-    ``last_sign_in_method``: no usable password and no other identity). 404 for another user's."""
-    locked = User.objects.select_for_update().get(pk=user.pk)  # two unlinks at once can't both pass
+    ``last_sign_in_method``: no usable password, no other identity, no passkey). 404 for another user's."""
+    locked = User.objects.select_for_update().get(pk=user.pk)  # two removals at once can't both pass
     row = SocialIdentity.objects.filter(user=locked, pk=identity_id).first()
     if row is None:
         raise NotFound("Identity not found.", code="identity_not_found")
-    others = SocialIdentity.objects.filter(user=locked).exclude(pk=row.pk).exists()
-    if not locked.has_usable_password() and not others:
+    if not sign_in_method_remains(locked, identity_id=row.pk):
         raise LastSignInMethod()
     row.delete()
     audit_record(

@@ -86,6 +86,12 @@ class AuditEventType(models.TextChoices):
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
     MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
     MFA_RESET_BY_ADMIN = "mfa.reset_by_admin"
+    # Passkeys (passkeys.services): details.passkey_id, name; refused: details.reason (never in a response)
+    PASSKEY_REGISTERED = "passkey.registered"
+    PASSKEY_USED = "passkey.used"
+    PASSKEY_RENAMED = "passkey.renamed"
+    PASSKEY_DELETED = "passkey.deleted"
+    PASSKEY_REFUSED = "passkey.refused"
     SESSION_REAUTHENTICATED = "session.reauthenticated"  # step-up (details.method: password, totp, ...)
     ORG_MFA_POLICY_CHANGED = "org.mfa_policy_changed"  # details.require_mfa
     # `manage.py jwt_rotate_key`: details.algorithm, kid (the new key), previous_kids (still verifying)

@@ -10,7 +10,7 @@ from accounts.models import RevokeReason, User
 from accounts.services.passwords import password_validate
 from accounts.services.sessions import sessions_revoke_for_user
 from accounts.services.sign_in import SignIn, sign_in
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.http import RequestMeta
 from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership
@@ -96,3 +96,23 @@ def email_prove(user: User, *, via: str, created: bool) -> None:
     if claimed:
         account_claim(user)
     email_mark_verified(user, via=via, claimed=claimed)
+
+
+class LastSignInMethod(Conflict):
+    default_code = "last_sign_in_method"
+    default_detail = (
+        "This is your only way to sign in: set a password (password/forgot/), link another account or add "
+        "a passkey first."
+    )
+
+
+def sign_in_method_remains(user: User, *, identity_id=None, passkey_id=None) -> bool:
+    """Whether ``user`` can still sign in without the linked identity ``identity_id`` or the passkey
+    ``passkey_id``: a usable password, another identity, or another passkey (through the reverse relations:
+    this layer imports no feature app). Call it with the user's row locked (``select_for_update``), so two
+    removals at once can't both pass."""
+    return (
+        user.has_usable_password()
+        or user.social_identities.exclude(pk=identity_id).exists()
+        or user.passkeys.exclude(pk=passkey_id).exists()
+    )

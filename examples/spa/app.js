@@ -239,6 +239,16 @@ function login(query) {
   return [
     heading("Sign in"),
     step,
+    PASSKEYS &&
+      h(
+        "p",
+        {},
+        actionButton("Sign in with a passkey", async () => {
+          const { mfa } = await passkeySignIn();
+          if (mfa) return step.replaceChildren(...mfaStep(mfa, next));
+          signedIn(next);
+        }),
+      ),
     GOOGLE_CLIENT_ID ? h("p", {}, h("button", { type: "button", onclick: googleSignIn }, "Sign in with Google")) : null,
     h("ul", { class: "links" }, [
       h("li", {}, link("magic", "Email me a sign-in link")),
@@ -412,6 +422,41 @@ async function reset(token) {
       },
     }),
   ];
+}
+
+// Passkeys (WebAuthn): the service's options go to the browser as they are (JSON, base64url), the
+// browser's credential comes back as JSON (PublicKeyCredential's JSON methods: no base64 code here).
+const PASSKEYS = Boolean(window.PublicKeyCredential?.parseCreationOptionsFromJSON);
+
+/** Sign in with a passkey the browser offers (a discoverable credential: no address needed). */
+async function passkeySignIn() {
+  const { challenge_id, ...options } = await auth.call("passkeys/login/options/", {
+    method: "POST",
+    body: {},
+    authenticated: false,
+  });
+  const credential = await browserCredential(() =>
+    navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) }),
+  );
+  return auth.signIn("passkeys/login/", { challenge_id, credential: credential.toJSON() });
+}
+
+/** Register a passkey for the signed-in user (a recent sign-in needed: `sensitive`). */
+async function passkeyAdd(name) {
+  const options = await sensitive(() => auth.call("passkeys/register/options/", { method: "POST", body: {} }));
+  const credential = await browserCredential(() =>
+    navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) }),
+  );
+  return auth.call("passkeys/register/", { method: "POST", body: { credential: credential.toJSON(), name } });
+}
+
+/** The browser's ceremony; cancelling it (or no authenticator) is an error shown like the service's. */
+async function browserCredential(ceremony) {
+  try {
+    return await ceremony();
+  } catch (error) {
+    throw new ApiError(0, { detail: `No passkey was used (${error.name}).` });
+  }
 }
 
 // Google: the authorization code flow with PKCE, redirecting to Google and back to
@@ -980,10 +1025,70 @@ async function security() {
       }),
     );
   }
-  const identities = await auth.call("me/identities/");
+  const [identities, passkeys] = await Promise.all([auth.call("me/identities/"), auth.call("passkeys/")]);
   return [
     heading("Security"),
     mfa,
+    h("h2", {}, "Passkeys"),
+    h("p", {}, "Sign in with your device's screen lock or a security key instead of a password."),
+    table(
+      ["Name", "Added", "Last used", ""],
+      passkeys.map((passkey) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, passkey.name),
+          h("td", {}, when(passkey.created_at)),
+          h("td", {}, when(passkey.last_used_at)),
+          h(
+            "td",
+            {},
+            actionButton(
+              "Rename",
+              async () => {
+                const renamed = await ask({
+                  title: `Rename “${passkey.name}”`,
+                  fields: [{ name: "name", label: "Name", value: passkey.name }],
+                  submit: "Rename",
+                });
+                if (!renamed) return;
+                await auth.call(`passkeys/${passkey.id}/`, { method: "PATCH", body: renamed });
+                render();
+              },
+              { "aria-label": `Rename the passkey ${passkey.name}` },
+            ),
+            actionButton(
+              "Delete",
+              async () => {
+                if (!confirm(`Delete the passkey “${passkey.name}”?`)) return;
+                await auth.call(`passkeys/${passkey.id}/`, { method: "DELETE" });
+                render();
+              },
+              { "aria-label": `Delete the passkey ${passkey.name}` },
+            ),
+          ),
+        ),
+      ),
+      "passkeys",
+    ),
+    PASSKEYS
+      ? h(
+          "p",
+          {},
+          actionButton("Add a passkey", async () => {
+            const named = await ask({
+              title: "Add a passkey",
+              text: "Your browser will ask you to confirm with your device's screen lock or a security key.",
+              fields: [{ name: "name", label: "Name it", value: "Passkey", autocomplete: "off" }],
+              submit: "Continue",
+            });
+            if (!named) return;
+            const added = await passkeyAdd(named.name);
+            await render();
+            say(`Passkey “${added.name}” added.`);
+          }),
+        )
+      : h("p", {}, "This browser can't make passkeys."),
     h("h2", {}, "Change password"),
     form({
       submit: "Change password",

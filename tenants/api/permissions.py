@@ -26,7 +26,8 @@ class ReauthenticationRequired(Forbidden):
 class HasActiveOrg(BasePermission):
     """The principal (``request.auth``) acts in an org; the tenant context is already set for it.
 
-    An org that requires MFA refuses a user without it (403 ``mfa_enrolment_required``), except on views
+    An org that requires MFA refuses a user without it (403 ``mfa_enrolment_required``) unless the session
+    signed in with a passkey, except on views
     that say ``mfa_policy_exempt`` (leaving the org); API keys are not users and are unaffected."""
 
     @staticmethod
@@ -44,10 +45,17 @@ class HasActiveOrg(BasePermission):
             org.require_mfa
             and getattr(request.auth, "api_key_id", None) is None
             and not request.user.mfa_enabled
+            and not _signed_in_with_a_passkey(request.auth)
             and not _mfa_policy_exempt(view)
         ):
             raise MfaEnrolmentRequired()
         return True
+
+
+def _signed_in_with_a_passkey(auth) -> bool:
+    """A passkey sign-in (amr ``hwk``/``swk``) is multi-factor by itself: possession of the authenticator
+    and the user verification it did (passkeys.services)."""
+    return bool({"hwk", "swk"}.intersection(getattr(auth, "amr", None) or ()))
 
 
 def _mfa_policy_exempt(view) -> bool:

@@ -476,3 +476,38 @@ def test_magic_code_recovery_code_and_sign_out_everywhere(pages, site):
     expect(page.get_by_role("status")).to_have_text("Every session is signed out.")
     nav(other, "Members")  # the other browser's next call
     expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_passkey_is_added_then_signs_in(pages):
+    page = pages.new("passkey")
+    # The DevTools virtual authenticator: a platform authenticator with resident keys that verifies its
+    # user (as a screen lock would) and answers at once.
+    devtools = page.context.new_cdp_session(page)
+    devtools.send("WebAuthn.enable")
+    devtools.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    sign_up(page, "passkey@example.com", "Keyless")
+    nav(page, "Security")
+    page.get_by_role("button", name="Add a passkey").click()
+    dialog = page.get_by_role("dialog", name="Add a passkey")
+    dialog.get_by_label("Name it").fill("This laptop")
+    dialog.get_by_role("button", name="Continue").click()
+    expect(page.locator("#status")).to_have_text("Passkey “This laptop” added.")
+    expect(page.get_by_test_id("passkeys")).to_contain_text("This laptop")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in with a passkey").click()  # no address, no password
+    expect(page.get_by_test_id("me-email")).to_contain_text("passkey@example.com")
+    nav(page, "Security")
+    expect(page.get_by_test_id("passkeys").locator('td[data-label="Last used"]')).not_to_have_text("\u2014")

@@ -122,7 +122,10 @@ _STATE_CODES = {
     "mfa_not_enabled",
     "mfa_not_set_up",
     "email_unverified",  # enrolling needs a verified address
+    "passkey_invalid",  # no generated credential is an authenticator's attestation or assertion
 }
+# Public operations whose schema-valid input can only be refused as unauthenticated: a passkey assertion.
+_UNAUTHENTICATED_BY_STATE = {"/api/auth/passkeys/login/": "passkey_invalid"}
 _RULE_FIELDS = {
     "/api/auth/magic-link/verify/": {"non_field_errors"},  # token, or email and code
     "/api/auth/magic-link/request/": {"redirect_url"},  # under FRONTEND_URL / AUTH_REDIRECT_ALLOWED_ORIGINS
@@ -145,9 +148,12 @@ def _refused_for_a_rule_outside_the_schema(case, response) -> bool:
     validators (a common password, one too similar to the email or names), a token that is not live or a
     wrong current password, a cross-field rule, a redirect URL off the allowed origins. Anything else it
     refuses still fails ``positive_data_acceptance``."""
+    path = case.operation.path
+    if response.status_code == 401 and path in _UNAUTHENTICATED_BY_STATE:
+        return response.json().get("code") == _UNAUTHENTICATED_BY_STATE[path]
     if response.status_code not in (400, 404):
         return False
-    path, error = case.operation.path, response.json()
+    error = response.json()
     if isinstance(error.get("code"), str) and error["code"] in _STATE_CODES:
         return True
     if response.status_code != 400:
@@ -232,6 +238,7 @@ _PATH_VALUES = {
     "session_id": lambda: str(uuid.uuid4()),
     "identity_id": lambda: str(uuid.uuid4()),
     "key_id": lambda: str(uuid.uuid4()),
+    "passkey_id": lambda: str(uuid.uuid4()),
     "provider": lambda: "google",
 }
 

@@ -116,7 +116,16 @@ def test_debug_off_without_database_url_refuses_to_start():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/api/auth/no-such-endpoint/", "/api/auth/sessions/not-a-uuid/", "/api/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/auth/no-such-endpoint/",
+        "/api/auth/sessions/not-a-uuid/",
+        "/api/",
+        "/api/auth/org/invitations/%C2%AE%0A/resend/",  # a newline in the path (found by schemathesis)
+        "/api/auth/sessions/%0A/",
+    ],
+)
 def test_unknown_api_paths_answer_json_404_with_debug_on(client, settings, path):
     settings.DEBUG = True  # runserver's default: Django would answer its HTML debug page
 
