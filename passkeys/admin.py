@@ -25,3 +25,6 @@ class PasskeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the owner removes theirs (passkeys/<id>/): audited, and never their last way in

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.api.common import NO_STORE, PublicView
 from accounts.api.outputs import SignInSerializer, sign_in_response
 from accounts.throttles import IPRateThrottle
-from core.fields import StrictCharField, StrictUUIDField, validated
+from core.fields import StrictCharField, StrictEmailField, StrictUUIDField, validated
 from core.http import RequestMeta
 from core.shapes import error_response, validation_error_response
 from core.transactions import OutsideRequestTransaction
@@ -42,7 +42,7 @@ class PasskeyRenameInputSerializer(serializers.Serializer):
 
 
 class PasskeyLoginOptionsInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(
+    email = StrictEmailField(
         max_length=254, required=False, help_text="For an allow-list; without it, discoverable credentials."
     )
 

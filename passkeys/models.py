@@ -28,9 +28,6 @@ class Passkey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["user"], name="passkey_user_idx")]
-
     def __str__(self) -> str:
         return self.name
 

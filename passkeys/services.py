@@ -27,7 +27,12 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes, generate_challenge, options_to_json_dict
+from webauthn.helpers import (
+    base64url_to_bytes,
+    generate_challenge,
+    options_to_json_dict,
+    parse_client_data_json,
+)
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -110,6 +115,8 @@ def register(*, user: User, session_id: uuid.UUID, credential: dict[str, Any], n
         _registration_refused(user, "no_challenge")
     challenge.delete()  # single use (a refusal rolls this back: the session may try again until it expires)
     try:
+        if _cross_origin(credential):
+            _registration_refused(user, "cross_origin")
         verified = verify_registration_response(
             credential=credential,
             expected_challenge=bytes(challenge.challenge),
@@ -121,7 +128,8 @@ def register(*, user: User, session_id: uuid.UUID, credential: dict[str, Any], n
         _registration_refused(user, _reason(error))
     if Passkey.objects.filter(credential_id=verified.credential_id).exists():
         _registration_refused(user, "credential_registered")
-    transports = (credential.get("response") or {}).get("transports") or []
+    transports = credential["response"].get("transports")  # the browser's hint: kept when it is one
+    transports = transports if isinstance(transports, list) else []
     try:
         with transaction.atomic():
             passkey = Passkey.objects.create(
@@ -164,10 +172,8 @@ def login_options(*, email: str | None) -> dict[str, Any]:
     stand-in credential derived from it, so the answer does not tell whether the account exists."""
     allow: list[PublicKeyCredentialDescriptor] = []
     if email:
-        allow = [
-            _descriptor(passkey)
-            for passkey in Passkey.objects.filter(user__email=normalize_email(email), user__is_active=True)
-        ] or [PublicKeyCredentialDescriptor(id=_stand_in_credential_id(email))]
+        owned = Passkey.objects.filter(user__email=normalize_email(email), user__is_active=True)
+        allow = _allow_list(email, [bytes(passkey.credential_id) for passkey in owned])
     challenge = _challenge_new(PasskeyChallenge.Purpose.LOGIN)
     options = generate_authentication_options(
         rp_id=settings.WEBAUTHN_RP_ID,
@@ -227,6 +233,8 @@ def _login(challenge_id: uuid.UUID, credential: dict[str, Any], meta: RequestMet
     try:
         if handle and base64url_to_bytes(handle) != user.pk.bytes:
             raise Refused("user_handle_mismatch", user.pk)
+        if _cross_origin(credential):
+            raise Refused("cross_origin", user.pk)
         verified = verify_authentication_response(
             credential=credential,
             expected_challenge=bytes(challenge.challenge),
@@ -327,23 +335,46 @@ def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
     )
 
 
-def _stand_in_credential_id(email: str) -> bytes:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, b"passkey-stand-in:" + normalize_email(email).encode(), "sha256").digest()
+def _allow_list(email: str, owned: list[bytes]) -> list[PublicKeyCredentialDescriptor]:
+    """The allow-list for ``email``: its passkeys' ids, padded with stand-ins derived from the address (as
+    many as 1-3, of 16-64 bytes, fixed per address) and shuffled by them, without transports: an address
+    without passkeys, or without an account, answers in the same shape, the same every time."""
+    seed = hmac.new(
+        settings.SECRET_KEY.encode(), b"passkey-stand-in:" + normalize_email(email).encode(), "sha512"
+    ).digest()
+    wanted = 1 + seed[0] % 3
+    stand_ins = [
+        hmac.new(seed, bytes([index]), "sha512").digest()[: 16 * (1 + seed[1 + index] % 4)]
+        for index in range(max(0, wanted - len(owned)))
+    ]
+    ids = sorted(
+        owned + stand_ins, key=lambda credential_id: hmac.new(seed, credential_id, "sha256").digest()
+    )
+    return [PublicKeyCredentialDescriptor(id=credential_id) for credential_id in ids]
+
+
+# py_webauthn's messages, by how they begin (what follows may quote the attacker's data: never searched).
+_REASONS = (
+    ("Unexpected client data origin", "wrong_origin"),
+    ("Unexpected RP ID hash", "wrong_rp_id"),
+    ("User verification is required", "user_not_verified"),
+    ("User presence was required", "user_not_present"),
+    ("User was not present", "user_not_present"),
+    ("Response sign count", "sign_count_regression"),
+    ("Client data challenge", "wrong_challenge"),
+    ("Unexpected client data type", "wrong_type"),
+    ("Could not verify authentication signature", "bad_signature"),
+)
 
 
 def _reason(error: Exception) -> str:
-    """A short reason for the audit log, from py_webauthn's message."""
-    message = str(error).lower()
-    for needle, reason in (
-        ("origin", "wrong_origin"),
-        ("rp id", "wrong_rp_id"),
-        ("user verification", "user_not_verified"),
-        ("user was not verified", "user_not_verified"),
-        ("sign count", "sign_count_regression"),
-        ("challenge", "wrong_challenge"),
-        ("signature", "bad_signature"),
-    ):
-        if needle in message:
-            return reason
-    return "invalid_response"
+    """A short reason for the audit log."""
+    message = str(error)
+    return next((reason for start, reason in _REASONS if message.startswith(start)), "invalid_response")
+
+
+def _cross_origin(credential: dict[str, Any]) -> bool:
+    """Whether the page that ran the ceremony was framed by another origin (``crossOrigin``: py_webauthn
+    parses it but leaves the decision to us). Our pages are never meant to run in someone else's frame."""
+    client_data = parse_client_data_json(base64url_to_bytes(credential["response"]["clientDataJSON"]))
+    return bool(client_data.cross_origin)

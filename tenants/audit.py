@@ -86,7 +86,8 @@ class AuditEventType(models.TextChoices):
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
     MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
     MFA_RESET_BY_ADMIN = "mfa.reset_by_admin"
-    # Passkeys (passkeys.services): details.passkey_id, name; refused: details.reason (never in a response)
+    # Passkeys (passkeys.services): the subject is the passkey, details.name; refused: details.ceremony and
+    # reason (never in a response)
     PASSKEY_REGISTERED = "passkey.registered"
     PASSKEY_USED = "passkey.used"
     PASSKEY_RENAMED = "passkey.renamed"

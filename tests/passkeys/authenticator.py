@@ -32,11 +32,18 @@ class SoftAuthenticator:
         return bytes_to_base64url(self.credential_id)
 
     def register(
-        self, options: dict, *, origin: str | None = None, rp_id: str | None = None, verified: bool = True
+        self,
+        options: dict,
+        *,
+        origin: str | None = None,
+        rp_id: str | None = None,
+        verified: bool = True,
+        framed: bool = False,
     ) -> dict:
-        """The browser's JSON for ``navigator.credentials.create(options)``."""
+        """The browser's JSON for ``navigator.credentials.create(options)`` (``framed``: the page ran in
+        another origin's frame)."""
         self.user_handle = options["user"]["id"]
-        client_data = self._client_data("webauthn.create", options["challenge"], origin)
+        client_data = self._client_data("webauthn.create", options["challenge"], origin, framed)
         public = self.key.public_key().public_numbers()
         cose = encode_cbor(
             {1: 2, 3: -7, -1: 1, -2: public.x.to_bytes(32, "big"), -3: public.y.to_bytes(32, "big")}
@@ -65,13 +72,14 @@ class SoftAuthenticator:
         rp_id: str | None = None,
         verified: bool = True,
         sign_count: int | None = None,
+        framed: bool = False,
     ) -> dict:
         """The browser's JSON for ``navigator.credentials.get(options)``."""
         if sign_count is not None:
             self.sign_count = sign_count
         elif not self.synced:
             self.sign_count += 1
-        client_data = self._client_data("webauthn.get", options["challenge"], origin)
+        client_data = self._client_data("webauthn.get", options["challenge"], origin, framed)
         data = self._authenticator_data(rp_id or options["rpId"], verified, 0)
         signature = self.key.sign(data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         return {
@@ -88,10 +96,11 @@ class SoftAuthenticator:
             "authenticatorAttachment": "platform",
         }
 
-    def _client_data(self, kind: str, challenge: str, origin: str | None) -> bytes:
-        return json.dumps(
-            {"type": kind, "challenge": challenge, "origin": origin or self.origin, "crossOrigin": False}
-        ).encode()
+    def _client_data(self, kind: str, challenge: str, origin: str | None, framed: bool) -> bytes:
+        data = {"type": kind, "challenge": challenge, "origin": origin or self.origin, "crossOrigin": framed}
+        if framed:
+            data["topOrigin"] = "https://evil.example"
+        return json.dumps(data).encode()
 
     def _authenticator_data(self, rp_id: str, verified: bool, extra: int) -> bytes:
         flags = UP | (UV if verified else 0) | (BE | BS if self.synced else 0) | extra
