@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.signing_keys import KeyConfigError, keyring_load
 from config.database import database_settings, resolve_database_url
-from core.http import is_local_host
+from core.http import is_local_host, origin_of
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -228,7 +228,7 @@ _EXAMPLE_SPA = "http://localhost:8000/example"
 FRONTEND_URL = (
     os.environ.get("FRONTEND_URL", "").strip() or (_EXAMPLE_SPA if DEBUG else "http://localhost:3000")
 ).rstrip("/")
-_frontend_origin = "{0.scheme}://{0.netloc}".format(urlsplit(FRONTEND_URL))
+_frontend_origin = origin_of(FRONTEND_URL)
 # Also reached as 127.0.0.1 (runserver prints that address): the same page, another origin.
 _dev_origins = [_frontend_origin, _frontend_origin.replace("://localhost", "://127.0.0.1")]
 CORS_ALLOWED_ORIGINS = env_list(
@@ -437,11 +437,11 @@ AUTH_PRODUCT_NAME = os.environ.get("AUTH_PRODUCT_NAME", "").strip() or "authsvc"
 # --- Passkeys (WebAuthn; passkeys/) ------------------------------------------------------------------
 # The relying party: the site the credentials belong to (a host name: the SPA's, or a parent domain of it)
 # and the origins whose pages may run the ceremonies. Both default to FRONTEND_URL's.
-WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "").strip() or (
-    urlsplit(FRONTEND_URL).hostname or "localhost"
-)
+WEBAUTHN_RP_ID = (
+    os.environ.get("WEBAUTHN_RP_ID", "").strip() or urlsplit(FRONTEND_URL).hostname or "localhost"
+).lower()
 WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "").strip() or AUTH_PRODUCT_NAME
-WEBAUTHN_ORIGINS = [origin.rstrip("/") for origin in env_list("WEBAUTHN_ORIGINS", _frontend_origin)]
+WEBAUTHN_ORIGINS = [origin_of(origin) for origin in env_list("WEBAUTHN_ORIGINS", _frontend_origin)]
 WEBAUTHN_CHALLENGE_SECONDS = env_int(
     "WEBAUTHN_CHALLENGE_SECONDS", 300
 )  # a ceremony's time, then the challenge dies

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -12,6 +13,24 @@ def is_local_host(host: str) -> bool:
     """Whether an ``ALLOWED_HOSTS`` entry names this machine only (development)."""
     host = host.strip().lower()
     return host in {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"} or host.endswith(".localhost")
+
+
+def origin_of(url: str) -> str:
+    """The origin of ``url`` as browsers write it in ``Origin`` and in WebAuthn's client data: lower-case
+    scheme and host, the port only when it is not the scheme's default (``HTTPS://App.example.com:443/x``
+    is ``https://app.example.com``). A URL that can't be read is returned trimmed, as it is."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    if not scheme or not host:
+        return url.strip()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
 
 
 def client_ip(request) -> str:
