@@ -442,9 +442,8 @@ WEBAUTHN_RP_ID = (
 ).lower()
 WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "").strip() or AUTH_PRODUCT_NAME
 WEBAUTHN_ORIGINS = [origin_of(origin) for origin in env_list("WEBAUTHN_ORIGINS", _frontend_origin)]
-WEBAUTHN_CHALLENGE_SECONDS = env_int(
-    "WEBAUTHN_CHALLENGE_SECONDS", 300
-)  # a ceremony's time, then the challenge dies
+# A ceremony's time, then its challenge dies.
+WEBAUTHN_CHALLENGE_SECONDS = env_int("WEBAUTHN_CHALLENGE_SECONDS", 300)
 # "queue": jobs in Postgres, delivered by `manage.py procrastinate worker` with retries (production).
 # "immediate": the job runs in the request and its mail goes out on commit (development, tests).
 EMAIL_DELIVERY = os.environ.get("EMAIL_DELIVERY", "").strip() or ("immediate" if DEBUG else "queue")

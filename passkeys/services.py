@@ -28,10 +28,11 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import (
-    base64url_to_bytes,
     generate_challenge,
     options_to_json_dict,
+    parse_authentication_credential_json,
     parse_client_data_json,
+    parse_registration_credential_json,
 )
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
@@ -50,7 +51,6 @@ from core.http import RequestMeta
 from passkeys.models import Passkey, PasskeyChallenge
 from tenants.audit import AuditEventType, audit_record, audit_record_after_request
 
-TRANSPORTS = {transport.value for transport in AuthenticatorTransport}
 # What a malformed credential makes py_webauthn's parsers raise besides its own exceptions.
 MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
@@ -115,10 +115,11 @@ def register(*, user: User, session_id: uuid.UUID, credential: dict[str, Any], n
         _registration_refused(user, "no_challenge")
     challenge.delete()  # single use (a refusal rolls this back: the session may try again until it expires)
     try:
-        if _cross_origin(credential):
+        parsed = parse_registration_credential_json(credential)
+        if _cross_origin(parsed.response.client_data_json):
             _registration_refused(user, "cross_origin")
         verified = verify_registration_response(
-            credential=credential,
+            credential=parsed,
             expected_challenge=bytes(challenge.challenge),
             expected_rp_id=settings.WEBAUTHN_RP_ID,
             expected_origin=settings.WEBAUTHN_ORIGINS,
@@ -126,24 +127,20 @@ def register(*, user: User, session_id: uuid.UUID, credential: dict[str, Any], n
         )
     except MALFORMED as error:
         _registration_refused(user, _reason(error))
-    if Passkey.objects.filter(credential_id=verified.credential_id).exists():
-        _registration_refused(user, "credential_registered")
-    transports = credential["response"].get("transports")  # the browser's hint: kept when it is one
-    transports = transports if isinstance(transports, list) else []
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a credential already registered, by anyone: the unique constraint
             passkey = Passkey.objects.create(
                 user=user,
                 credential_id=verified.credential_id,
                 public_key=verified.credential_public_key,
                 sign_count=verified.sign_count,
-                transports=[t for t in transports if isinstance(t, str) and t in TRANSPORTS],
+                transports=[transport.value for transport in parsed.response.transports or []],
                 device_type=verified.credential_device_type.value,
                 backed_up=verified.credential_backed_up,
                 aaguid=verified.aaguid,
                 name=name or "Passkey",
             )
-    except IntegrityError:  # the same credential registered at the same moment
+    except IntegrityError:
         _registration_refused(user, "credential_registered")
     audit_record(
         AuditEventType.PASSKEY_REGISTERED,
@@ -218,25 +215,21 @@ def _login(challenge_id: uuid.UUID, credential: dict[str, Any], meta: RequestMet
     if challenge.expires_at <= timezone.now():
         raise Refused("expired_challenge")
     try:
-        credential_id = base64url_to_bytes(credential.get("rawId") or credential["id"])
+        parsed = parse_authentication_credential_json(credential)
     except MALFORMED:
         raise Refused("malformed") from None
-    passkey = Passkey.objects.select_related("user").filter(credential_id=credential_id).first()
+    passkey = Passkey.objects.select_related("user").filter(credential_id=parsed.raw_id).first()
     if passkey is None:
         raise Refused("unknown_credential")
     user = passkey.user
-    handle = (
-        (credential.get("response") or {}).get("userHandle")
-        if isinstance(credential.get("response"), dict)
-        else None
-    )
+    handle = parsed.response.user_handle
+    if handle and handle != user.pk.bytes:
+        raise Refused("user_handle_mismatch", user.pk)
     try:
-        if handle and base64url_to_bytes(handle) != user.pk.bytes:
-            raise Refused("user_handle_mismatch", user.pk)
-        if _cross_origin(credential):
+        if _cross_origin(parsed.response.client_data_json):
             raise Refused("cross_origin", user.pk)
         verified = verify_authentication_response(
-            credential=credential,
+            credential=parsed,
             expected_challenge=bytes(challenge.challenge),
             expected_rp_id=settings.WEBAUTHN_RP_ID,
             expected_origin=settings.WEBAUTHN_ORIGINS,
@@ -331,7 +324,7 @@ def _challenge_new(
 def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
     return PublicKeyCredentialDescriptor(
         id=bytes(passkey.credential_id),
-        transports=[AuthenticatorTransport(t) for t in passkey.transports if t in TRANSPORTS],
+        transports=[AuthenticatorTransport(transport) for transport in passkey.transports],
     )
 
 
@@ -373,8 +366,7 @@ def _reason(error: Exception) -> str:
     return next((reason for start, reason in _REASONS if message.startswith(start)), "invalid_response")
 
 
-def _cross_origin(credential: dict[str, Any]) -> bool:
+def _cross_origin(client_data_json: bytes) -> bool:
     """Whether the page that ran the ceremony was framed by another origin (``crossOrigin``: py_webauthn
     parses it but leaves the decision to us). Our pages are never meant to run in someone else's frame."""
-    client_data = parse_client_data_json(base64url_to_bytes(credential["response"]["clientDataJSON"]))
-    return bool(client_data.cross_origin)
+    return bool(parse_client_data_json(client_data_json).cross_origin)
