@@ -14,6 +14,11 @@ Claims: ``token_type``, ``exp``, ``iat``, ``jti``, ``user_id``, ``profile_id`` (
 ``org_id``, ``sid``, ``iss`` and ``aud`` (``JWT_ISSUER`` / ``JWT_AUDIENCE``: the backend adds them, and
 verification refuses a token without them, ``exp``, ``iat`` or ``jti``), and on access tokens ``amr``
 (RFC 8176: how the session signed in).
+
+Time: ``iat`` and ``nbf`` may lie up to ``JWT_LEEWAY_SECONDS`` (0-30, default 10) in the verifier's future,
+so a token minted by an instance whose clock runs a little ahead is not refused (and the SPA signed out).
+``exp`` gets no leeway: a token is refused from the second it expires on the verifier's clock, which at
+worst costs a client one refresh, never a sign-out.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -100,14 +106,19 @@ class KeyRingBackend(TokenBackend):
             if found is None:
                 raise jwt.InvalidTokenError("unknown kid")
             key, algorithm = found
-            return jwt.decode(
+            payload = jwt.decode(
                 token,
                 key,
                 algorithms=[algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
+                leeway=settings.JWT_LEEWAY_SECONDS,
                 options={"require": _REQUIRED_CLAIMS},
             )
+            # PyJWT's one leeway covers exp as well: skew is forgiven at issue time only (module docstring).
+            if int(payload["exp"]) <= time.time():
+                raise jwt.ExpiredSignatureError("Signature has expired")
+            return payload
         except jwt.ExpiredSignatureError as exc:
             raise TokenBackendExpiredToken("Token is expired") from exc
         except (jwt.InvalidTokenError, ValueError, TypeError) as exc:  # includes a key of the wrong kind

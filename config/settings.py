@@ -369,6 +369,11 @@ if not 0 <= JWT_REFRESH_REUSE_GRACE_SECONDS <= 60:
     raise ImproperlyConfigured(
         f"JWT_REFRESH_REUSE_GRACE_SECONDS must lie in 0-60, not {JWT_REFRESH_REUSE_GRACE_SECONDS}"
     )
+JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 10)
+if not 0 <= JWT_LEEWAY_SECONDS <= 30:
+    # Clock skew between the host that minted a token and the one verifying it, allowed on iat/nbf only
+    # (accounts.tokens): more than 30 s is no longer skew but a broken clock (issue 25).
+    raise ImproperlyConfigured(f"JWT_LEEWAY_SECONDS must lie in 0-30, not {JWT_LEEWAY_SECONDS}")
 # Absolute bound on a sign-in: rotation never extends a session past this.
 AUTH_SESSION_MAX_DAYS = env_int("AUTH_SESSION_MAX_DAYS", max(30, JWT_REFRESH_DAYS))
 # The keys (accounts.signing_keys): refused here, at start-up, when they can't be used.
