@@ -15,7 +15,7 @@ from core.errors import Unauthenticated
 from tenants.audit import AuditEventType, audit_record_after_request
 from tenants.models import Membership, Organization
 from tenants.policy import MembershipRole
-from tenants.rls.context import activate_org
+from tenants.rls.context import leave_org
 
 HEADER = "HTTP_X_API_KEY"
 
@@ -63,8 +63,11 @@ class ApiKeyAuthentication(BaseAuthentication):
         row, refusal = services.key_lookup(raw.strip())
         if row is None or refusal:
             if row is not None:
-                activate_org(None)  # the lookup entered the key's org: leave it before refusing
                 _record_refusal(row, refusal)
+            # Security decision: the lookup enters the org of the row it finds before the secret is
+            # compared (a known public id with a wrong secret gets that far, as do revoked and expired
+            # keys), and the 401 only rolls it back at the end: leave it now, on every refusal.
+            leave_org()
             raise InvalidApiKey()
         org_id, key_id, name, _, scopes, _, _, last_used_at, org_name, org_slug = row
         services.key_touch(key_id, last_used_at)

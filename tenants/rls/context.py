@@ -71,6 +71,14 @@ def activate_org(org_id: uuid.UUID | str | None, *, using: str = "default") -> N
         execute_first(cursor, _SET_ORG_SQL, _org_params(org_id))
 
 
+def leave_org(*, using: str = "default") -> None:
+    """Clear the current org, if the connection is in a transaction (outside one there is nothing to
+    clear: the setting is transaction-local). For refusals: whatever a failed credential check entered,
+    nothing later in the transaction runs in it."""
+    if connections[using].in_atomic_block:
+        activate_org(None, using=using)
+
+
 def execute_in_org(cursor, org_id: uuid.UUID | None, message: Message, params: dict[str, Any]) -> None:
     """:func:`activate_org` and ``message``'s statements in one round trip; the cursor is left on the
     first statement's result.
