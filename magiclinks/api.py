@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.api.common import NEW_PASSWORD, PublicView
 from accounts.api.outputs import SIGN_IN_OR_MFA, SignInSerializer, sign_in_response
+from accounts.authentication import BearerAuthentication
 from accounts.models import normalize_email
 from accounts.throttles import AccountRateThrottle, IPRateThrottle
 from core.email import debug_links_shown
@@ -144,6 +145,13 @@ class TokenInputSerializer(serializers.Serializer):
 
 class EmailVerifiedSerializer(serializers.Serializer):
     email_verified = serializers.BooleanField()
+    account_claimed = serializers.BooleanField(
+        help_text=(
+            "True when the link was opened outside a session of the account while it was unverified: "
+            "the address's owner claimed it, and its password, sessions, passkeys, linked accounts and MFA "
+            "were removed (sign in with a magic link)."
+        )
+    )
 
 
 class EmailVerifyRequestView(APIView):
@@ -165,21 +173,29 @@ class EmailVerifyRequestView(APIView):
 
 
 class EmailVerifyView(PublicView):
+    """Public, or with a Bearer token of the account (then nothing but the flag changes)."""
+
+    authentication_classes = [BearerAuthentication]
     throttle_scope = "email_verify"
 
     @extend_schema(
-        summary="Verify the address with the emailed link's token",
+        summary=(
+            "Verify the address with the emailed link's token (send the account's Bearer token: opened "
+            "without it, an unverified account is claimed)"
+        ),
         request=TokenInputSerializer,
         responses={
             200: EmailVerifiedSerializer,
             400: validation_error_response("`token_invalid` (unknown, used, expired or replaced)"),
             429: error_response("`throttled`"),
         },
-        auth=[],
     )
     def post(self, request):
-        services.email_verify(token=validated(TokenInputSerializer, request)["token"])
-        return Response({"email_verified": True})
+        claimed = services.email_verify(
+            token=validated(TokenInputSerializer, request)["token"],
+            session_user_id=request.user.pk if request.auth is not None else None,
+        )
+        return Response({"email_verified": True, "account_claimed": claimed})
 
 
 # --- Password reset ------------------------------------------------------------------------------

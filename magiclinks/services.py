@@ -261,14 +261,26 @@ def magic_link_code_sign_in(*, email: str, code: str, meta: RequestMeta) -> Sign
 
 
 @transaction.atomic(savepoint=False)
-def email_verify(*, token: str) -> User:
-    """Spend an email-verification link and mark its address verified (if it is still the user's)."""
+def email_verify(*, token: str, session_user_id: uuid.UUID | None = None) -> bool:
+    """Spend an email-verification link and mark its address verified (if it is still the user's);
+    whether the account was claimed.
+
+    The link is bound to the account's own sessions: presented with a Bearer token of the account
+    (``session_user_id``), the one who set the account up proved the address, and nothing else changes.
+    Presented any other way, it was opened by the address's owner who may not be that person (someone
+    who registered the address and waits for its owner to click, keeping the password): an unverified
+    account is then claimed like a magic-link sign-in would (``accounts.services.users.account_claim``).
+    """
     row = token_spend(purpose=LinkPurpose.EMAIL_VERIFICATION, token=token)
     user = User.objects.select_for_update().filter(pk=row.user_id, is_active=True).first()
     if user is None or user.email != row.email:
         raise TokenInvalid()
-    email_mark_verified(user, via="verification_link")
-    return user
+    claimed = not user.email_verified and session_user_id != user.pk
+    if claimed:
+        email_prove(user, via="verification_link", created=False)
+    else:
+        email_mark_verified(user, via="verification_link")
+    return claimed
 
 
 def _reset_token_live(token: str, *, lock: bool) -> tuple[EmailToken, User]:
@@ -313,11 +325,13 @@ def password_reset(*, token: str, new_password: str) -> User:
     except TokenNotFound:
         raise TokenInvalid() from None
     password_validate(password=new_password, user=user, field="new_password")
+    # The link proves the address: an unverified account is claimed first (its registrant's passkeys,
+    # identities and MFA go with the old password), then gets the new password.
+    email_prove(user, via="password_reset", created=False)
     user.set_password(new_password)
     user.password_event = AuditEventType.USER_PASSWORD_RESET
     user.save(update_fields=["password"])
     row.ended_at = timezone.now()
     row.end_reason = EndReason.USED
     row.save(update_fields=["ended_at", "end_reason"])
-    email_mark_verified(user, via="password_reset")
     return user

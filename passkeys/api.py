@@ -58,6 +58,7 @@ class RegisterOptionsView(APIView):
         request=None,
         responses={
             200: OpenApiTypes.OBJECT,
+            400: error_response("`email_unverified`"),
             403: error_response("`reauthentication_required`"),
         },
     )
@@ -108,11 +109,13 @@ class PasskeyDetailView(APIView):
         summary="Delete a passkey (not the last way to sign in)",
         responses={
             204: None,
+            403: error_response("`reauthentication_required`"),
             404: error_response("`passkey_not_found`"),
             409: error_response("`last_sign_in_method`"),
         },
     )
     def delete(self, request, passkey_id: uuid.UUID):
+        require_recent_authentication(request)
         services.delete(user=request.user, passkey_id=passkey_id)
         return Response(status=HTTPStatus.NO_CONTENT)
 

@@ -44,6 +44,7 @@ from webauthn.helpers.structs import (
 )
 
 from accounts.models import User, normalize_email
+from accounts.services.mfa import EmailUnverified
 from accounts.services.sign_in import SignIn, sign_in
 from accounts.services.users import LastSignInMethod, sign_in_method_remains
 from core.errors import InvalidInput, NotFound, Unauthenticated
@@ -79,7 +80,12 @@ class Refused(Exception):
 
 def registration_options(*, user: User, session_id: uuid.UUID) -> dict[str, Any]:
     """PublicKeyCredentialCreationOptions for ``user`` (resident key preferred, user verification
-    required, their passkeys excluded), as JSON (base64url). The challenge belongs to ``session_id``."""
+    required, their passkeys excluded), as JSON (base64url). The challenge belongs to ``session_id``.
+
+    400 ``email_unverified`` for an unverified address: the account may be a stranger's squat on it,
+    which its owner claims, and a passkey would be a way in that survived nothing but the claim."""
+    if not user.email_verified:
+        raise EmailUnverified("Verify your email address first (email/verify/request/), then add a passkey.")
     challenge = _challenge_new(PasskeyChallenge.Purpose.REGISTER, user=user, session_id=session_id)
     options = generate_registration_options(
         rp_id=settings.WEBAUTHN_RP_ID,

@@ -120,20 +120,26 @@ def external_sign_in(*, identity: ExternalIdentity, meta: RequestMeta) -> SignIn
         if row is None and not created:
             if not identity.authoritative:
                 raise AccountExists()
-            if SocialIdentity.objects.filter(user=user, provider=identity.provider).exists():
+            # (Not for an unverified account: an identity on it may be a squatter's, which the claim
+            # below removes; else the squatter's own link would keep the address's owner out.)
+            if (
+                user.email_verified
+                and SocialIdentity.objects.filter(user=user, provider=identity.provider).exists()
+            ):
                 raise SubjectChanged()
     if row is not None:
         user = User.objects.get(pk=row.user_id)
         row.last_used_at = timezone.now()
         row.save(update_fields=["last_used_at"])
-    else:
-        if not user.is_active:
-            raise AccountDisabled()
-        _link(user, identity, meta)
     if not user.is_active:
         raise AccountDisabled()
-    if normalize_email(identity.email) == user.email:
-        email_prove(user, via=identity.provider, created=created)
+    # Only a provider authoritative for the address proves it to an existing account. First: a claim
+    # removes the identities the registrant linked, never the one proving the address now (``row``, or
+    # linked below).
+    if normalize_email(identity.email) == user.email and (created or identity.authoritative):
+        email_prove(user, via=identity.provider, created=created, keep_identity_id=row.pk if row else None)
+    if row is None:
+        _link(user, identity, meta)
     return sign_in(user=user, method=identity.provider, amr=["ext"], meta=meta, created=created)
 
 

@@ -40,6 +40,9 @@ class AuditEventType(models.TextChoices):
     USER_EMAIL_VERIFIED = (
         "user.email_verified"  # details: via (verification_link, magic_link, password_reset)
     )
+    # The owner of an unverified account's address proved it: what the registrant set up was removed
+    # (details: via, removed: password, sessions, passkeys, identities, mfa)
+    USER_ACCOUNT_CLAIMED = "user.account_claimed"
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     SESSION_REFRESH_REUSED = "session.refresh_reused"  # a replayed refresh token: the session is revoked

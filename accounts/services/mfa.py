@@ -315,13 +315,15 @@ def totp_disable(*, user: User, code: str | None, recovery_code: str | None, pas
     audit_record(AuditEventType.MFA_DISABLED, subject_user_id=user.pk, details={"method": method})
 
 
-def mfa_remove(user: User) -> None:
-    """Delete the authenticator and the recovery codes (``totp_disable``, the admin's reset)."""
-    TotpDevice.objects.filter(user_id=user.pk).delete()
-    RecoveryCode.objects.filter(user_id=user.pk).delete()
-    MfaChallenge.objects.filter(user_id=user.pk, used_at__isnull=True).update(used_at=timezone.now())
+def mfa_remove(user: User) -> bool:
+    """Delete the authenticator (confirmed or only proposed) and the recovery codes, and end the pending
+    MFA sign-ins (``totp_disable``, the admin's reset, an account claim); whether there was any."""
+    removed = TotpDevice.objects.filter(user_id=user.pk).delete()[0]
+    removed += RecoveryCode.objects.filter(user_id=user.pk).delete()[0]
+    removed += MfaChallenge.objects.filter(user_id=user.pk, used_at__isnull=True).update(used_at=timezone.now())
     User.objects.filter(pk=user.pk).update(mfa_enabled=False)
     user.mfa_enabled = False
+    return removed > 0
 
 
 @transaction.atomic(savepoint=False)

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from accounts.models import RevokeReason, User
+from accounts.models import RevokeReason, Session, User
 from accounts.services.passwords import password_validate
-from accounts.services.sessions import sessions_revoke_for_user
 from accounts.services.sign_in import SignIn, sign_in
 from core.errors import Conflict, InvalidInput
 from core.http import RequestMeta
@@ -78,23 +77,51 @@ def email_mark_verified(user: User, *, via: str, claimed: bool = False) -> None:
     audit_record(AuditEventType.USER_EMAIL_VERIFIED, subject_user_id=user.pk, details=details)
 
 
-def account_claim(user: User) -> None:
-    """The owner of the address of an unverified account has just proved it (a magic link, Google) — and
-    may not be who registered it: anyone can register an address they do not own, then wait (account
-    pre-hijacking). So whatever was set up before the proof goes: the password (the owner sets one with
-    ``password/forgot/``) and every session, the password-change trigger ending them."""
+def account_claim(user: User, *, via: str, keep_identity_id=None) -> None:
+    """The owner of the address of an unverified account has just proved it (a magic link, a provider
+    that is authoritative for it, a password reset, a verification link opened outside the account's own
+    session) — and may not be who registered it: anyone can register an address they do not own, add
+    their own ways in, then wait (account pre-hijacking). So everything the registrant could have set up
+    goes, in the caller's transaction: the password (the owner sets one with ``password/forgot/``), every
+    session, the passkeys, the linked identities (but ``keep_identity_id``: the one proving the address
+    right now), the authenticator with its recovery codes and any pending MFA sign-in. One audit event,
+    ``user.account_claimed``, says what was removed.
+
+    Passkeys and identities are reached through their reverse relations: this layer imports no feature app
+    (as :func:`sign_in_method_remains`)."""
+    from accounts.services.mfa import mfa_remove  # mfa -> sessions -> sign_in -> users: import late
+
+    # Against a concurrent enrolment or link. ``user`` itself is changed: the caller signs it in next, and
+    # the sign-in checks the password it holds against the row's.
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    removed = []
+    # First, so that every session ends for this reason (the password change below would end them too).
+    if Session.objects.filter(user_id=user.pk).revoke(reason=RevokeReason.ACCOUNT_CLAIMED):
+        removed.append("sessions")
     if user.has_usable_password():
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    sessions_revoke_for_user(user_id=user.pk, reason=RevokeReason.ACCOUNT_CLAIMED)  # those the trigger left
+        removed.append("password")
+    if user.passkeys.all().delete()[0]:
+        removed.append("passkeys")
+    if user.social_identities.exclude(pk=keep_identity_id).delete()[0]:
+        removed.append("identities")
+    if mfa_remove(user):
+        removed.append("mfa")
+    audit_record(
+        AuditEventType.USER_ACCOUNT_CLAIMED,
+        subject_user_id=user.pk,
+        details={"via": via, "removed": removed},
+    )
 
 
-def email_prove(user: User, *, via: str, created: bool) -> None:
-    """The person signing in has just proved they own ``user``'s address (``via`` a magic link, Google):
-    an existing account that was unverified is claimed (:func:`account_claim`), then marked verified."""
+def email_prove(user: User, *, via: str, created: bool, keep_identity_id=None) -> None:
+    """The person signing in has just proved they own ``user``'s address (``via`` a magic link, a
+    provider, a reset link): an existing account that was unverified is claimed (:func:`account_claim`),
+    then marked verified."""
     claimed = not created and not user.email_verified
     if claimed:
-        account_claim(user)
+        account_claim(user, via=via, keep_identity_id=keep_identity_id)
     email_mark_verified(user, via=via, claimed=claimed)
 
 

@@ -386,11 +386,26 @@ async function magicVerify(token) {
 
 async function verifyEmail(token) {
   token = takeToken(token, "auth/verify-email");
+  let answer;
   try {
-    await auth.call("email/verify/", { method: "POST", body: { token }, authenticated: false });
+    // Signed in, the Bearer goes along: the link is bound to the account's own sessions. Without one,
+    // the service treats the click as the address's owner claiming an account someone else may have set up.
+    answer = await auth.call("email/verify/", { method: "POST", body: { token } });
   } catch (error) {
     if (error.code !== "token_invalid") throw error;
     return unusable(error.message);
+  }
+  if (answer.account_claimed) {
+    return [
+      heading("Email address verified"),
+      h(
+        "p",
+        {},
+        "The account is yours now. Anything set up on it before (its password, passkeys, linked accounts and " +
+          "two-factor authentication) was removed, since the link was opened outside a signed-in session. ",
+        link("magic", "Sign in with a link"),
+      ),
+    ];
   }
   if (auth.signedIn) await auth.reload().catch(() => {}); // me/ says verified now
   return [heading("Email address verified"), h("p", {}, link("", "Continue"))];

@@ -144,15 +144,21 @@ def test_invite_then_accept_in_a_second_browser(pages, site):
     expect(owner.get_by_test_id("members")).to_contain_text("owner@example.com (you)")
 
 
-def test_mfa_enrolment_then_sign_in_asks_for_a_code(pages, site):
-    page = pages.new("mfa")
-    sign_up(page, "mfa@example.com", "Secure")
+def verify_email(page, site, email: str) -> None:
+    """From the Security page: send a verification email and open its link in this (signed-in) tab."""
     nav(page, "Security")
     expect(page.get_by_text("Verify your email address first")).to_be_visible()  # the service's rule
     page.get_by_role("button", name="Send a verification email").click()
     expect(page.get_by_role("status").filter(has_text="verification link")).to_be_visible()
-    page.goto(site.mail.link("mfa@example.com", rf"{re.escape(site.spa)}auth/verify-email/{TOKEN}"))
+    page.goto(site.mail.link(email, rf"{re.escape(site.spa)}auth/verify-email/{TOKEN}"))
     expect(page.get_by_role("heading", name="Email address verified")).to_be_visible()
+    expect(page.get_by_text("The account is yours now")).to_have_count(0)  # its own session: no claim
+
+
+def test_mfa_enrolment_then_sign_in_asks_for_a_code(pages, site):
+    page = pages.new("mfa")
+    sign_up(page, "mfa@example.com", "Secure")
+    verify_email(page, site, "mfa@example.com")
     nav(page, "Security")
     page.get_by_role("button", name="Set up an authenticator app").click()
     expect(page.get_by_role("img", name="QR code of the authenticator secret")).to_be_visible()
@@ -478,7 +484,7 @@ def test_magic_code_recovery_code_and_sign_out_everywhere(pages, site):
     expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
-def test_a_passkey_is_added_then_signs_in(pages):
+def test_a_passkey_is_added_then_signs_in(pages, site):
     page = pages.new("passkey")
     # The DevTools virtual authenticator: a platform authenticator with resident keys that verifies its
     # user (as a screen lock would) and answers at once.
@@ -498,6 +504,7 @@ def test_a_passkey_is_added_then_signs_in(pages):
         },
     )
     sign_up(page, "passkey@example.com", "Keyless")
+    verify_email(page, site, "passkey@example.com")  # registering a passkey needs a verified address
     nav(page, "Security")
     page.get_by_role("button", name="Add a passkey").click()
     dialog = page.get_by_role("dialog", name="Add a passkey")

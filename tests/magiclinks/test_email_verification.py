@@ -47,8 +47,9 @@ def registered(api_client, mailoutbox) -> dict:
     return response.json()
 
 
-def verify_email(client, token: str):
-    return post(client, EMAIL_VERIFY, {"token": token})
+def verify_email(client, token: str, access: str | None = None):
+    """POST the token, with the Bearer ``access`` when given (a session of the account: no claim)."""
+    return post(client, EMAIL_VERIFY, {"token": token}, **(bearer(access) if access else {}))
 
 
 def verification_rows() -> list[EmailToken]:
@@ -81,10 +82,10 @@ def test_a_refused_registration_mails_nothing(api_client, mailoutbox):
 def test_the_link_verifies_the_address_once(api_client, registered, mailoutbox):
     token = token_in(only_mail(mailoutbox, GRACE), verify_prefix())
 
-    response = verify_email(api_client, token)
+    response = verify_email(api_client, token, registered["access"])
 
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {"email_verified": True}
+    assert response.json() == {"email_verified": True, "account_claimed": False}
     assert api_client.get(ME, **bearer(registered["access"])).json()["email_verified"] is True
     event = only(E.USER_EMAIL_VERIFIED)
     assert (str(event.subject_user_id), event.details) == (
@@ -191,7 +192,9 @@ def test_request_without_a_bearer_token_is_401(api_client, registered, mailoutbo
 @pytest.mark.django_db
 def test_request_when_already_verified_is_202_and_mails_nothing(api_client, settings, registered, mailoutbox):
     assert (
-        verify_email(api_client, token_in(only_mail(mailoutbox, GRACE), verify_prefix())).status_code
+        verify_email(
+            api_client, token_in(only_mail(mailoutbox, GRACE), verify_prefix()), registered["access"]
+        ).status_code
         == HTTPStatus.OK
     )
     mailoutbox.clear()

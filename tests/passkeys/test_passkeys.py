@@ -31,6 +31,7 @@ LOGIN = f"{AUTH}/passkeys/login/"
 
 @pytest.fixture
 def access(api_client, user, org) -> str:
+    User.objects.filter(pk=user.pk).update(email_verified=True)  # registering a passkey needs it
     response = login(api_client, "ada@example.com", "correct horse battery staple")
     assert response.status_code == HTTPStatus.OK, response.json()
     return response.json()["access"]
@@ -303,7 +304,7 @@ def test_a_passkey_skips_the_totp_step(api_client, user, passkey):
 
 
 def test_a_passkey_sign_in_satisfies_an_orgs_require_mfa(api_client, user, org):
-    bob = make_user(email="bob@example.com", password="correct horse battery staple")
+    bob = make_user(email="bob@example.com", password="correct horse battery staple", email_verified=True)
     add_member(org=org, user=bob)
     Organization.objects.filter(pk=org.pk).update(require_mfa=True)
     by_password = login(api_client, "bob@example.com", "correct horse battery staple").json()["access"]

@@ -347,3 +347,24 @@ def test_an_account_registered_meanwhile_at_an_authoritative_address_is_claimed(
     claimed = User.objects.get(pk=squatter.pk)
     assert (claimed.email_verified, claimed.has_usable_password()) == (True, False)
     assert SocialIdentity.objects.get().user_id == squatter.id
+
+
+@pytest.mark.django_db
+def test_a_google_claim_removes_what_the_squatter_set_up_but_keeps_the_proving_identity(api_client, google):
+    """Second security review, item 1: passkeys, other identities and TOTP planted on the unverified account
+    go with the password; the Google identity that proves the address is what remains."""
+    from tests.magiclinks.test_account_claim import nothing_planted_is_left, plant
+
+    squatter = make_user(email=GMAIL)
+    plant(squatter)
+
+    response = google_sign_in(api_client, google.id_token())
+
+    assert response.status_code == HTTPStatus.OK
+    assert "access" in response.json()  # no MFA step: the squatter's TOTP is gone
+    nothing_planted_is_left(squatter)
+    assert [(row.provider, row.user_id) for row in SocialIdentity.objects.all()] == [("google", squatter.id)]
+    assert only(E.USER_ACCOUNT_CLAIMED).details == {
+        "via": "google",
+        "removed": ["password", "passkeys", "identities", "mfa"],
+    }
