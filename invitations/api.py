@@ -26,7 +26,7 @@ from core.transactions import OutsideRequestTransaction
 from invitations import services
 from invitations.models import Invitation, InvitationStatus
 from invitations.tasks import inviter_name, send_invitation
-from tenants.api.permissions import HasActiveOrg, role_may
+from tenants.api.permissions import HasActiveOrg, recently_authenticated, role_may
 from tenants.policy import MembershipRole
 
 
@@ -90,7 +90,9 @@ class OrgInvitationsView(APIView):
         request=InvitationCreateInputSerializer,
         responses={
             201: InvitationSerializer,
-            403: error_response("`insufficient_role` (a role above your own)"),
+            403: error_response(
+                "`insufficient_role` (a role above your own), `reauthentication_required` (`admin` or `owner`)"
+            ),
             409: error_response("`already_member`, `invitation_pending`"),
             429: error_response("`throttled`"),
         },
@@ -101,6 +103,7 @@ class OrgInvitationsView(APIView):
             actor=request.auth.membership,
             email=data["email"],
             role=data["role"],
+            recently_authenticated=recently_authenticated(request),
             api_key_id=getattr(request.auth, "api_key_id", None),  # made by a key: no user inviter
         )
         return Response(invitation_body(invitation, _send(invitation)), status=HTTPStatus.CREATED)
@@ -132,14 +135,21 @@ class OrgInvitationResendView(APIView):
         request=None,
         responses={
             200: InvitationSerializer,
-            403: error_response("`insufficient_role` (an invitation above your own role)"),
+            403: error_response(
+                "`insufficient_role` (an invitation above your own role), `reauthentication_required` "
+                "(`admin` or `owner`)"
+            ),
             404: error_response("`invitation_not_found`"),
             409: error_response("`invitation_closed`"),
             429: error_response("`throttled`"),
         },
     )
     def post(self, request, invitation_id: uuid.UUID):
-        invitation = services.invitation_resend(actor=request.auth.membership, invitation_id=invitation_id)
+        invitation = services.invitation_resend(
+            actor=request.auth.membership,
+            invitation_id=invitation_id,
+            recently_authenticated=recently_authenticated(request),
+        )
         return Response(invitation_body(invitation, _send(invitation)))
 
 

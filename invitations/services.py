@@ -31,7 +31,7 @@ from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership
 from tenants.policy import role_level
 from tenants.rls.context import cross_tenant_rows, tenant_context
-from tenants.services import membership_create
+from tenants.services import membership_create, require_step_up_for_role
 
 
 class InvitationNotFound(NotFound):
@@ -95,12 +95,19 @@ def _locked(org_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation:
 
 @transaction.atomic(savepoint=False)
 def invitation_create(
-    *, actor: Membership, email: str, role: str, api_key_id: uuid.UUID | None = None
+    *,
+    actor: Membership,
+    email: str,
+    role: str,
+    recently_authenticated: bool,
+    api_key_id: uuid.UUID | None = None,
 ) -> Invitation:
-    """Invite ``email`` to the actor's org as ``role`` (not above the actor's own: 403). 409
-    ``already_member`` / ``invitation_pending``. The caller starts the email job (``send_invitation``)."""
+    """Invite ``email`` to the actor's org as ``role`` (not above the actor's own: 403; ``admin`` or
+    ``owner`` only after a recent sign-in: 403 ``reauthentication_required``). 409 ``already_member`` /
+    ``invitation_pending``. The caller starts the email job (``send_invitation``)."""
     if role_level(role) > role_level(actor.role):
         raise RoleAboveOwn()
+    require_step_up_for_role(role, recently_authenticated=recently_authenticated)
     email = normalize_email(email)
     if Membership.objects.filter(org_id=actor.org_id, user__email=email, is_active=True).exists():
         raise AlreadyMember()
@@ -191,12 +198,16 @@ def invitation_close(invitation: Invitation) -> None:
 
 
 @transaction.atomic(savepoint=False)
-def invitation_resend(*, actor: Membership, invitation_id: uuid.UUID) -> Invitation:
+def invitation_resend(
+    *, actor: Membership, invitation_id: uuid.UUID, recently_authenticated: bool
+) -> Invitation:
     """Renew a pending or expired invitation: a new expiry, and its old link dead at once (the email job
-    mints the new one). 409 ``invitation_closed`` for an accepted or revoked one."""
+    mints the new one). 409 ``invitation_closed`` for an accepted or revoked one; 403
+    ``reauthentication_required`` for an ``admin`` or ``owner`` one without a recent sign-in."""
     invitation = _locked(actor.org_id, invitation_id)
     if role_level(invitation.role) > role_level(actor.role):
         raise RoleAboveOwn()  # an admin may revoke an owner's invitation, not keep it alive
+    require_step_up_for_role(invitation.role, recently_authenticated=recently_authenticated)
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
         raise InvitationClosed()
     return invitation_renew(invitation)

@@ -22,6 +22,7 @@ from core.transactions import OutsideRequestTransaction
 from social import services
 from social.models import SocialIdentity
 from social.providers import PROVIDERS, Provider, Refusal, provider_get
+from tenants.api.permissions import require_recent_authentication
 
 SIGN_IN_RESPONSES = {
     200: SIGN_IN_OR_MFA,
@@ -164,10 +165,12 @@ class IdentityDetailView(APIView):
         summary="Unlink an identity (not the last way to sign in)",
         responses={
             204: None,
+            403: error_response("`reauthentication_required`"),
             404: error_response("`identity_not_found`"),
             409: error_response("`last_sign_in_method`"),
         },
     )
     def delete(self, request, identity_id: uuid.UUID):
+        require_recent_authentication(request)
         services.identity_unlink(user=request.user, identity_id=identity_id)
         return Response(status=204)

@@ -131,6 +131,7 @@ def _may_act_on(actor: Membership, target: Membership, *, new_role: str | None =
 def member_role_change(*, actor: Membership, membership_id: uuid.UUID, role: str) -> Membership:
     """Give a member another role: 403 for an admin touching an owner or appointing one, 403
     ``last_owner`` for demoting the last owner. Recorded by ``Membership.save`` (``membership.role_changed``)."""
+    _org_lock(actor.org_id)  # as remove and leave: two owners demoting each other queue, never deadlock
     target = member_get(org_id=actor.org_id, membership_id=membership_id)
     _may_act_on(actor, target, new_role=role)
     if target.role == role:
@@ -185,6 +186,18 @@ def organization_rename(*, org: Organization, name: str) -> Organization:
             AuditEventType.ORG_RENAMED, org_id=org.id, subject=org, details={"from": previous, "to": name}
         )
     return org
+
+
+class ReauthenticationRequired(Forbidden):
+    default_code = "reauthentication_required"
+    default_detail = "Confirm it is you: sign in again or call reauthenticate/ first."
+
+
+def require_step_up_for_role(role: str, *, recently_authenticated: bool) -> None:
+    """Granting ``admin`` or ``owner`` (an invitation, resending one) is sensitive: 403
+    ``reauthentication_required`` unless the caller passed step-up (``tenants.api.permissions``)."""
+    if role_level(role) >= role_level(MembershipRole.ADMIN) and not recently_authenticated:
+        raise ReauthenticationRequired()
 
 
 class MfaEnrolmentRequired(Forbidden):

@@ -10,17 +10,12 @@ from rest_framework.permissions import BasePermission
 
 from core.errors import Forbidden
 from tenants.policy import role_allows, scope_allows
-from tenants.services import MfaEnrolmentRequired
+from tenants.services import MfaEnrolmentRequired, ReauthenticationRequired
 
 
 class NoActiveOrg(Forbidden):
     default_code = "no_active_org"
     default_detail = "Choose an organization first (switch-org/)."
-
-
-class ReauthenticationRequired(Forbidden):
-    default_code = "reauthentication_required"
-    default_detail = "Confirm it is you: sign in again or call reauthenticate/ first."
 
 
 class HasActiveOrg(BasePermission):
@@ -62,14 +57,20 @@ def _mfa_policy_exempt(view) -> bool:
     return getattr(view, "mfa_policy_exempt", False)
 
 
-def require_recent_authentication(request) -> None:
-    """Step-up for sensitive actions: a user's session must have signed in or re-authenticated within
-    ``AUTH_REAUTH_MINUTES``, else 403 ``reauthentication_required``. API keys (no session, no person
-    at a keyboard) are governed by their scopes instead."""
+def recently_authenticated(request) -> bool:
+    """Whether the caller passes step-up: a user's session that signed in or re-authenticated within
+    ``AUTH_REAUTH_MINUTES``, or an API key (no session, no person at a keyboard: its scopes govern it)."""
     if getattr(request.auth, "api_key_id", None) is not None:
-        return
+        return True
     at = getattr(request.auth, "authenticated_at", None)
-    if at is None or at < timezone.now() - timedelta(minutes=settings.AUTH_REAUTH_MINUTES):
+    return at is not None and at >= timezone.now() - timedelta(minutes=settings.AUTH_REAUTH_MINUTES)
+
+
+def require_recent_authentication(request) -> None:
+    """Step-up for sensitive actions: 403 ``reauthentication_required`` unless
+    :func:`recently_authenticated`. Where only some cases are sensitive (an invitation's role), hand
+    :func:`recently_authenticated` to the service instead."""
+    if not recently_authenticated(request):
         raise ReauthenticationRequired()
 
 

@@ -113,11 +113,14 @@ class MemberDetailView(APIView):
         summary="Remove a member; their sessions in this organization end at once",
         responses={
             204: None,
-            403: error_response("`insufficient_role` (admins cannot remove owners), `last_owner`"),
+            403: error_response(
+                "`insufficient_role` (admins cannot remove owners), `last_owner`, `reauthentication_required`"
+            ),
             404: error_response("`member_not_found`"),
         },
     )
     def delete(self, request, profile_id: uuid.UUID):
+        require_recent_authentication(request)
         member_remove(actor=request.auth.membership, membership_id=profile_id)
         return Response(status=HTTPStatus.NO_CONTENT)
 

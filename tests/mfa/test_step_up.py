@@ -14,14 +14,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import RecoveryCode
+from invitations.models import Invitation
 from tenants.audit import AuditEventType as E
 from tenants.models import Membership
 from tenants.policy import MembershipRole
+from tenants.rls.context import tenant_context
 from tests.api import AUTH, bearer
 from tests.apikeys.helpers import member_url, new_key, roll_url, with_key
 from tests.audit.helpers import only
 from tests.factories import add_member, make_user
-from tests.invitations.helpers import accept, invite
+from tests.invitations.helpers import accept, create, invite, resend_url
 from tests.mfa.helpers import (
     API_KEYS,
     CONFIRM,
@@ -89,7 +91,30 @@ def _org_delete(client, access: str, scene: Scene):
     return client.delete(ORG, {"confirm": "Acme"}, format="json", **bearer(access))
 
 
+def _invite(role: str) -> Callable:
+    def call(client, access: str, scene: Scene):
+        return create(client, access, f"{role}-invitee@example.com", role)
+
+    return call
+
+
+def _resend_an_admin_invitation(client, access: str, scene: Scene):
+    invited = create(client, access, "nia@example.com", "member")  # a member's: no step-up needed
+    assert invited.status_code == HTTPStatus.CREATED, invited.content
+    with tenant_context(scene.bob.org_id):
+        Invitation.objects.filter(id=invited.json()["id"]).update(role="admin")
+    return client.post(resend_url(invited.json()["id"]), **bearer(access))
+
+
+def _member_remove(client, access: str, scene: Scene):
+    return client.delete(member_url(scene.bob.id), **bearer(access))
+
+
 SENSITIVE: dict[str, tuple[Callable, int]] = {
+    "invite-admin": (_invite("admin"), HTTPStatus.CREATED),
+    "invite-owner": (_invite("owner"), HTTPStatus.CREATED),
+    "invitation-resend-admin": (_resend_an_admin_invitation, HTTPStatus.OK),
+    "member-remove": (_member_remove, HTTPStatus.NO_CONTENT),
     "password-change": (_password_change, HTTPStatus.OK),
     "recovery-codes": (_recovery_codes, HTTPStatus.OK),
     "api-key-create": (_api_key_create, HTTPStatus.CREATED),
@@ -143,6 +168,29 @@ def test_a_sensitive_action_succeeds_right_after_reauthenticating_with_a_code(ap
     response = call(api_client, scene.ada.access, scene)
 
     assert response.status_code == success, response.content
+
+
+@pytest.mark.django_db
+def test_inviting_or_resending_to_a_member_needs_no_recent_sign_in(api_client, scene, mailoutbox):
+    sign_in_long_ago(scene.ada.access)
+
+    invited = create(api_client, scene.ada.access, "nia@example.com", "member")
+    resent = api_client.post(resend_url(invited.json()["id"]), **bearer(scene.ada.access))
+
+    assert (invited.status_code, resent.status_code) == (HTTPStatus.CREATED, HTTPStatus.OK)
+
+
+@pytest.mark.django_db
+def test_an_old_owner_session_cannot_invite_an_owner_who_then_takes_over(api_client, scene, mailoutbox):
+    """The review's reproduction: a two-hour-old owner token invited mallory@evil as owner (201)."""
+    sign_in_long_ago(scene.ada.access, minutes=120)
+
+    response = create(api_client, scene.ada.access, "mallory@evil.test", "owner")
+
+    assert response.json() == REAUTHENTICATION_REQUIRED
+    with tenant_context(scene.bob.org_id):  # RLS: the org's rows only in its context
+        assert Invitation.objects.count() == 0
+    assert mailoutbox == []
 
 
 @pytest.mark.django_db

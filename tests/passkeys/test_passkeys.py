@@ -342,6 +342,20 @@ def test_list_rename_and_delete(api_client, user, access, passkey):
     ]
 
 
+def test_deleting_a_passkey_needs_a_recent_sign_in(api_client, user, access, passkey):
+    """Second security review, item 12: an old session (a stolen token) can't remove the owner's passkey."""
+    from tests.mfa.helpers import REAUTHENTICATION_REQUIRED, sign_in_long_ago
+
+    passkey_id = Passkey.objects.get(user=user).pk
+    sign_in_long_ago(access)
+
+    response = api_client.delete(f"{PASSKEYS}{passkey_id}/", **bearer(access))
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json() == REAUTHENTICATION_REQUIRED
+    assert Passkey.objects.filter(pk=passkey_id).exists()
+
+
 def test_another_users_passkey_is_not_found(api_client, user, access, passkey):
     other = make_user(email="eve@example.com", password="correct horse battery staple")
     theirs = Passkey.objects.create(

@@ -152,3 +152,21 @@ def test_unauthenticated_is_401(api_client, google_only):
     assert api_client.delete(detail(identity.id)).status_code == HTTPStatus.UNAUTHORIZED
     assert api_client.get(IDENTITIES, **bearer("not-a-token")).status_code == HTTPStatus.UNAUTHORIZED
     assert SocialIdentity.objects.filter(pk=identity.pk).exists()
+
+
+@pytest.mark.django_db
+def test_unlinking_needs_a_recent_sign_in(api_client, google):
+    """Second security review, item 12: an old session (a stolen token) can't strip the account's ways in."""
+    from tests.mfa.helpers import REAUTHENTICATION_REQUIRED, sign_in_long_ago
+
+    make_user(email=GMAIL, email_verified=True)
+    assert google_sign_in(api_client, google.id_token()).status_code == HTTPStatus.OK
+    identity = SocialIdentity.objects.get()
+    access = login(api_client, GMAIL).json()["access"]
+    sign_in_long_ago(access)
+
+    response = api_client.delete(detail(identity.id), **bearer(access))
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json() == REAUTHENTICATION_REQUIRED
+    assert SocialIdentity.objects.filter(pk=identity.pk).exists()

@@ -1,0 +1,76 @@
+"""Member management racing itself (second security review, item 5): two owners demoting each other at
+once used to lock each other's membership rows in opposite orders, and Postgres broke the deadlock by
+failing one of them (a 503). Every member change now takes the org's row first, so they queue."""
+
+from __future__ import annotations
+
+import threading
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tenants.models import Membership
+from tenants.policy import MembershipRole
+from tenants.rls.context import cross_tenant
+from tests.api import bearer, login
+from tests.factories import add_member, make_user
+
+
+def _at_once(*calls) -> list[int]:
+    barrier = threading.Barrier(len(calls))
+    statuses: list[int] = []
+
+    def run(call) -> None:
+        client = APIClient(raise_request_exception=False)  # a server error answers 500, as in production
+        barrier.wait()
+        try:
+            statuses.append(call(client).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_never_deadlock(user, org, monkeypatch):
+    """Each holds its target's row when it checks its rights: both wait there for the other (at most a
+    second, as two requests that interleave do), then look for the other owners, whose rows the other
+    holds. Queued on the org's row, the second never gets that far until the first committed."""
+    import tenants.services
+
+    meet = threading.Barrier(2)
+    check = tenants.services._may_act_on
+
+    def may_act_on_then_meet(*args, **kwargs):
+        check(*args, **kwargs)
+        try:
+            meet.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass  # alone here: the other one is queued behind this one
+
+    monkeypatch.setattr(tenants.services, "_may_act_on", may_act_on_then_meet)
+    eve = make_user(email="eve@example.com")
+    add_member(org=org, user=eve, role=MembershipRole.OWNER)
+    ada_access = login(APIClient(), "ada@example.com").json()["access"]
+    eve_access = login(APIClient(), "eve@example.com").json()["access"]
+    with cross_tenant():
+        ada_id = Membership.objects.get(org=org, user=user).pk
+        eve_id = Membership.objects.get(org=org, user=eve).pk
+
+    def demote(access: str, target):
+        return lambda client: client.patch(
+            f"/api/auth/org/members/{target}/", {"role": "admin"}, format="json", **bearer(access)
+        )
+
+    statuses = _at_once(demote(ada_access, eve_id), demote(eve_access, ada_id))
+
+    assert sorted(statuses) == [HTTPStatus.OK, HTTPStatus.FORBIDDEN], statuses  # the second: last owner
+    with cross_tenant():
+        assert Membership.objects.filter(org=org, role=MembershipRole.OWNER, is_active=True).count() == 1
