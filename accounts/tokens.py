@@ -44,11 +44,10 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.signing_keys import KeyRing
 from core.errors import Unauthenticated
+from tenants.policy import SECOND_FACTOR_AMR
 
 IDENTITY_CLAIMS = ("user_id", "profile_id", "org_id", "sid")
-# amr values that are a second factor (RFC 8176): an authenticator's or a recovery code ("otp"), a passkey
-# ("hwk"/"swk"). A session with one is at NIST AAL2 ("aal": 2, "acr": "aal2"); without, AAL1.
-SECOND_FACTOR_AMR = frozenset({"otp", "hwk", "swk"})
+# A session whose amr has a second factor (tenants.policy) is at NIST AAL2 ("aal": 2, "acr": "aal2").
 
 
 class InvalidToken(Unauthenticated):

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from django.db import models
 
+# amr values that are a second factor (RFC 8176): an authenticator's or a recovery code ("otp"), a passkey
+# ("hwk"/"swk", multi-factor by itself: possession plus the user verification it did). Sessions carry
+# them (accounts.tokens issues them; an org's require_mfa reads them).
+SECOND_FACTOR_AMR = frozenset({"otp", "hwk", "swk"})
+PASSKEY_AMR = frozenset({"hwk", "swk"})
+
 
 class MembershipRole(models.TextChoices):
     """A member's role in an org (not a Postgres role: those live in ``tenants.rls.postgres_roles``)."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import RevokeReason, Session, User, session_alive_sql
-from accounts.services.sign_in import SignIn, session_open
+from accounts.services.sign_in import MfaEnabledMeanwhile, SignIn, session_open
 from core.http import RequestMeta
 from core.postgres.base import Prepared
 from tenants.audit import AuditEventType, audit_record
@@ -177,9 +177,12 @@ def switch_org(
     # The caller's session first: if a logout or revocation got there before us, nothing is issued.
     if not session_revoke(user_id=user.id, session_id=session_id, reason=RevokeReason.SWITCH_ORG):
         raise tokens.InvalidToken("The session of this token has ended.")
-    result, session = session_open(
-        user=user, amr=amr, meta=meta, org_reference=str(org_id), authenticated_at=authenticated_at
-    )
+    try:
+        result, session = session_open(
+            user=user, amr=amr, meta=meta, org_reference=str(org_id), authenticated_at=authenticated_at
+        )
+    except MfaEnabledMeanwhile:  # the enrolment that committed first ends this session: never carry it on
+        raise tokens.InvalidToken("The session of this token has ended.") from None
     audit_record(
         AuditEventType.SESSION_SWITCHED_ORG,
         org_id=session.active_org_id,

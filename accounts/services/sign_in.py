@@ -14,6 +14,7 @@ from accounts import tokens
 from accounts.models import Session, User
 from accounts.services.mfa import MfaRequired, challenge_start, second_factor_required
 from accounts.services.passwords import InvalidCredentials
+from accounts.tokens import SECOND_FACTOR_AMR
 from core.errors import Forbidden, NotFound
 from core.http import RequestMeta
 from tenants.audit import AuditEventType, audit_record
@@ -107,12 +108,19 @@ def sign_in(
     ``second_factor`` naming how it passed. Only ``devlogin`` (DEBUG only) is ``mfa_exempt``.
     """
     if not mfa_exempt and second_factor_required(user, amr):
-        if org_reference is not None:
-            _choose_membership(user_memberships(user_id=user.id), org_reference)  # 404/403 now, not later
-        return challenge_start(user=user, method=method, amr=amr, org_reference=org_reference)
-    result, session = session_open(
-        user=user, amr=amr, meta=meta, org_reference=org_reference, created=created
-    )
+        return _second_step(user=user, method=method, amr=amr, org_reference=org_reference)
+    try:
+        result, session = session_open(
+            user=user,
+            amr=amr,
+            meta=meta,
+            org_reference=org_reference,
+            created=created,
+            mfa_exempt=mfa_exempt,
+        )
+    except MfaEnabledMeanwhile:
+        user.mfa_enabled = True
+        return _second_step(user=user, method=method, amr=amr, org_reference=org_reference)
     audit_record(
         AuditEventType.SIGN_IN_SUCCEEDED,
         org_id=session.active_org_id,
@@ -129,19 +137,32 @@ def sign_in(
     return result
 
 
-# Locks the user (and the membership) against a concurrent deactivation, password change, ending or
-# logout-all until this sign-in commits, and re-reads them: either the other change waits for the new
-# session to exist (and its revocation then sees it), or this sign-in sees the change and stops.
+def _second_step(*, user: User, method: str, amr: Sequence[str], org_reference: str | None) -> MfaRequired:
+    if org_reference is not None:
+        _choose_membership(user_memberships(user_id=user.id), org_reference)  # 404/403 now, not later
+    return challenge_start(user=user, method=method, amr=amr, org_reference=org_reference)
+
+
+class MfaEnabledMeanwhile(Exception):
+    """The user turned MFA on while this sign-in ran: it owes the second step after all."""
+
+
+# Locks the user (and the membership) against a concurrent deactivation, password change, MFA enrolment,
+# ending or logout-all until this sign-in commits, and re-reads them: either the other change waits for
+# the new session to exist (and its revocation then sees it), or this sign-in sees the change and stops.
 _HOLDER_LOCK_SQL = """
 SELECT (SELECT u.is_active AND u.password = %(password)s FROM accounts_user u
         WHERE u.id = %(user_id)s FOR SHARE),
        (%(membership_id)s::uuid IS NULL OR EXISTS (
         SELECT 1 FROM tenants_membership m
-        WHERE m.id = %(membership_id)s AND m.user_id = %(user_id)s AND m.is_active FOR SHARE))
+        WHERE m.id = %(membership_id)s AND m.user_id = %(user_id)s AND m.is_active FOR SHARE)),
+       (SELECT u.mfa_enabled FROM accounts_user u WHERE u.id = %(user_id)s)
 """
 
 
-def _lock_session_holder(user: User, membership: Membership | None) -> None:
+def _lock_session_holder(
+    user: User, membership: Membership | None, *, amr: Sequence[str], mfa_exempt: bool
+) -> None:
     params = {
         "password": user.password,
         "user_id": user.pk,
@@ -149,11 +170,13 @@ def _lock_session_holder(user: User, membership: Membership | None) -> None:
     }
     with connection.cursor() as cursor:
         execute_once_in_org(cursor, membership.org_id if membership else None, _HOLDER_LOCK_SQL, params)
-        user_ok, membership_ok = cursor.fetchone()
+        user_ok, membership_ok, mfa_enabled = cursor.fetchone()
     if not user_ok:
         raise InvalidCredentials()  # deactivated or password changed while signing in
     if not membership_ok:
         raise NotAMember()
+    if mfa_enabled and not mfa_exempt and not SECOND_FACTOR_AMR.intersection(amr):
+        raise MfaEnabledMeanwhile()  # read after the lock: an enrolment that committed first is seen
 
 
 def session_open(
@@ -164,11 +187,13 @@ def session_open(
     org_reference: str | None = None,
     created: bool = False,
     authenticated_at: datetime | None = None,
+    mfa_exempt: bool = False,
 ) -> tuple[SignIn, Session]:
-    """:func:`sign_in` without its audit event, for flows that record their own (switch-org)."""
+    """:func:`sign_in` without its audit event, for flows that record their own (switch-org). Raises
+    :class:`MfaEnabledMeanwhile` when ``amr`` has no second factor and the user (locked) has MFA on."""
     memberships = user_memberships(user_id=user.id)
     membership = _choose_membership(memberships, org_reference)
-    _lock_session_holder(user, membership)
+    _lock_session_holder(user, membership, amr=amr, mfa_exempt=mfa_exempt)
     session = session_start(
         user=user, membership=membership, amr=amr, meta=meta, authenticated_at=authenticated_at
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.permissions import BasePermission
 
 from core.errors import Forbidden
-from tenants.policy import role_allows, scope_allows
+from tenants.policy import PASSKEY_AMR, SECOND_FACTOR_AMR, role_allows, scope_allows
 from tenants.services import MfaEnrolmentRequired, ReauthenticationRequired
 
 
@@ -39,18 +39,19 @@ class HasActiveOrg(BasePermission):
         if (
             org.require_mfa
             and getattr(request.auth, "api_key_id", None) is None
-            and not request.user.mfa_enabled
-            and not _signed_in_with_a_passkey(request.auth)
+            and not _session_is_multi_factor(request.user, request.auth)
             and not _mfa_policy_exempt(view)
         ):
             raise MfaEnrolmentRequired()
         return True
 
 
-def _signed_in_with_a_passkey(auth) -> bool:
-    """A passkey sign-in (amr ``hwk``/``swk``) is multi-factor by itself: possession of the authenticator
-    and the user verification it did (passkeys.services)."""
-    return bool({"hwk", "swk"}.intersection(getattr(auth, "amr", None) or ()))
+def _session_is_multi_factor(user, auth) -> bool:
+    """The session itself passed a second factor (its ``amr``: what it proved, not what the user has set up
+    now — a password sign-in that raced an enrolment has MFA on its user but no code behind it), and the
+    user still has MFA on, unless that factor was a passkey (multi-factor by itself)."""
+    amr = frozenset(getattr(auth, "amr", None) or ())
+    return bool(amr & PASSKEY_AMR) or (bool(amr & SECOND_FACTOR_AMR) and user.mfa_enabled)
 
 
 def _mfa_policy_exempt(view) -> bool:

@@ -180,5 +180,7 @@ def first_factor_session(email: str = "ada@example.com") -> str:
     from core.http import RequestMeta
 
     user = User.objects.get(email=email)
-    result, _ = session_open(user=user, amr=["pwd"], meta=RequestMeta(ip=None, user_agent="test"))
+    result, _ = session_open(
+        user=user, amr=["pwd"], meta=RequestMeta(ip=None, user_agent="test"), mfa_exempt=True
+    )
     return result.pair.access

@@ -170,3 +170,43 @@ def test_one_totp_code_racing_in_two_sign_ins_signs_in_once(user, org):
     statuses = race({"mfa_token": first, "code": code}, {"mfa_token": second, "code": code})
 
     assert statuses == [HTTPStatus.OK, HTTPStatus.BAD_REQUEST]
+
+
+# --- Second security review, item 6: a sign-in racing MFA enrolment -------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_sign_in_that_read_the_user_before_an_enrolment_committed_asks_for_the_code(user, org):
+    """The race, made deterministic: the sign-in holds a ``user`` read before the enrolment committed
+    (MFA off in memory, on in the database). Under the holder lock it reads the flag again."""
+    from accounts.services.mfa import MfaRequired
+    from accounts.services.sign_in import sign_in
+    from core.http import RequestMeta
+
+    stale = User.objects.get(pk=user.pk)
+    User.objects.filter(pk=user.pk).update(mfa_enabled=True)  # the enrolment commits meanwhile
+    sessions_before = Session.objects.count()
+
+    result = sign_in(user=stale, method="password", amr=["pwd"], meta=RequestMeta(ip=None, user_agent="t"))
+
+    assert isinstance(result, MfaRequired)
+    assert Session.objects.count() == sessions_before  # no password-only session
+
+
+@pytest.mark.django_db
+def test_an_orgs_require_mfa_reads_the_sessions_factors_not_the_users_flag(api_client, user, org, ada_mfa):
+    """A password-only session of a user who has MFA on (what the race used to leave behind) is refused by
+    an org that requires MFA: the session proved one factor."""
+    from tenants.models import Organization
+    from tests.api import bearer
+    from tests.mfa.helpers import first_factor_session
+
+    Organization.objects.filter(pk=org.pk).update(require_mfa=True)
+    password_only = first_factor_session()
+
+    refused = api_client.get(f"{AUTH}/org/members/", **bearer(password_only))
+    allowed = api_client.get(f"{AUTH}/org/members/", **bearer(ada_mfa.access))
+
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert refused.json()["code"] == "mfa_enrolment_required"
+    assert allowed.status_code == HTTPStatus.OK
