@@ -12,6 +12,7 @@ Two roles take part (see README, "Row-level security"):
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from pathlib import Path
@@ -48,22 +49,32 @@ def parse_database_url(url: str) -> dict[str, Any]:
     }
 
 
-def embedded_database_url(data_dir: Path) -> str:
-    """Start (or join) the embedded Postgres under ``data_dir`` and return a superuser URL to its database.
+def embedded_data_dir(base_dir: Path) -> Path:
+    """The embedded server's folder (its cluster in ``pgdata/``): ``AUTHSVC_DATA_DIR``, else the checkout's ``var/``."""
+    return Path(os.environ.get("AUTHSVC_DATA_DIR", "").strip() or base_dir / "var")
 
-    pgserver keeps one server per data folder across processes and stops it when the last process
-    that asked for it exits. The first call on a fresh machine runs ``initdb`` (a few seconds).
-    """
+
+def _pgserver():
     import warnings
-
-    import psycopg
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: "XDG_RUNTIME_DIR is not set" on servers
         import pgserver
+    return pgserver
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or join) the embedded Postgres under ``data_dir`` and return a superuser URL to its database.
+
+    pgserver keeps one server per data folder across processes and stops it when the last process
+    that asked for it exits (:func:`_stop_with_the_last_live_process` keeps that true when some died
+    without a word). The first call on a fresh machine runs ``initdb`` (a few seconds).
+    """
+    import psycopg
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir / "pgdata")
+    server = _pgserver().get_server(data_dir / "pgdata")
+    _stop_with_the_last_live_process(server)
     with psycopg.connect(server.get_uri(database="postgres"), autocommit=True) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [EMBEDDED_DATABASE_NAME]
@@ -72,6 +83,108 @@ def embedded_database_url(data_dir: Path) -> str:
             conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE_NAME}"')
             logger.info("created embedded database %s in %s", EMBEDDED_DATABASE_NAME, data_dir)
     return server.get_uri(database=EMBEDDED_DATABASE_NAME)
+
+
+# How long a process that exits waits for its children still listed as using the server (runserver's
+# autoreloader: the serving child it has just killed) before deciding whether it is the last one.
+CHILD_EXIT_SECONDS = 5
+_watched: set[Path] = set()
+
+
+def _stop_with_the_last_live_process(server: Any) -> None:
+    """Make pgserver's "the last process stops the server" hold when some of them died without a word.
+
+    pgserver lists the processes using a server in ``pgdata/.handle_pids.json``; each removes itself at exit
+    (``atexit``) and the one that finds itself last stops the server. A process killed without running its
+    exit handlers (SIGKILL, ``os._exit``, a crash) stays listed for good, and then no process is ever last:
+    the server outlives them all. ``runserver`` does exactly this on Ctrl-C: the autoreloader's parent kills
+    its serving child 0.25 s after the interrupt (``subprocess.run``), often before the child's handlers ran,
+    and ``runserver``'s child leaves with ``os._exit`` when its port is taken.
+
+    So at exit, right before pgserver's own handler (``atexit`` runs the last registered first), this process
+    waits briefly for its listed children and drops every listed process that is gone.
+    """
+    if server.pgdata in _watched:
+        return
+    _watched.add(server.pgdata)
+    atexit.register(_forget_gone_processes, server)
+
+
+def _forget_gone_processes(server: Any) -> None:
+    import psutil
+
+    with server._lock:  # pgserver's own lock over the list, across processes (its writes are not atomic)
+        listed = set(server.global_process_id_list.get())
+    children = [child for child in psutil.Process().children() if child.pid in listed]
+    psutil.wait_procs(children, timeout=CHILD_EXIT_SECONDS)
+    with server._lock:
+        pids = server.global_process_id_list.get()
+        alive = [pid for pid in pids if pid == os.getpid() or _is_alive(pid)]
+        if alive != pids:
+            logger.info("embedded Postgres: forgetting processes that are gone: %s", sorted(set(pids) - set(alive)))
+            server.global_process_id_list.put(alive)
+
+
+def _is_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True  # not ours to inspect: count it as using the server
+
+
+def embedded_server_stop(data_dir: Path) -> int | None:
+    """Stop the embedded server in ``data_dir`` whoever still uses it (``manage.py embedded_postgres stop``);
+    return the stopped postmaster's pid, or ``None`` when none was running (nothing is started).
+
+    ``pg_ctl`` refuses to run as root, and as root pgserver runs the server as its own ``pgserver`` user: the
+    stop runs as the owner of the data folder, as pgserver's own stop does.
+    """
+    _pgserver()
+    from pgserver._commands import pg_ctl
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList, PostmasterInfo
+
+    pgdata = (data_dir / "pgdata").resolve()
+    if not pgdata.is_dir():
+        return None
+    with PostgresServer._lock:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        running = info is not None and info.is_running()
+        if running:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_data_owner(pgdata))
+        handles = pgdata / ".handle_pids.json"
+        if handles.exists():
+            DiskList(handles).put([])  # the processes still listed find the server gone and leave it be
+    return info.pid if running else None
+
+
+def embedded_server_status(data_dir: Path) -> tuple[int | None, list[int]]:
+    """The running postmaster's pid (``None``: not running) and the live processes listed as using it."""
+    _pgserver()
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList, PostmasterInfo
+
+    pgdata = data_dir / "pgdata"
+    if not pgdata.is_dir():
+        return None, []
+    with PostgresServer._lock:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        listed = DiskList(pgdata / ".handle_pids.json").get()
+    users = [pid for pid in listed if _is_alive(pid)]
+    return (info.pid if info is not None and info.is_running() else None), users
+
+
+def _data_owner(pgdata: Path) -> str | None:
+    """Who ``pg_ctl`` runs as: ourselves, or as root the data folder's owner."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    return pwd.getpwuid(pgdata.stat().st_uid).pw_name
 
 
 def database_settings(
@@ -99,8 +212,12 @@ def database_settings(
     return runtime, owner
 
 
-def resolve_database_url(base_dir: Path, *, allow_embedded: bool) -> str:
-    """``DATABASE_URL`` when set, otherwise the embedded server's URL (development only)."""
+def resolve_database_url(base_dir: Path, *, allow_embedded: bool, start_embedded: bool = True) -> str:
+    """``DATABASE_URL`` when set, otherwise the embedded server's URL (development only).
+
+    ``start_embedded=False`` (``manage.py embedded_postgres``, which looks after that server itself) gives the
+    embedded database's address without starting or joining its server.
+    """
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         return url
@@ -108,5 +225,7 @@ def resolve_database_url(base_dir: Path, *, allow_embedded: bool) -> str:
         raise ImproperlyConfigured(
             "DATABASE_URL must be set when DJANGO_DEBUG is off (no embedded database)."
         )
-    data_dir = Path(os.environ.get("AUTHSVC_DATA_DIR", base_dir / "var"))
+    data_dir = embedded_data_dir(base_dir)
+    if not start_embedded:
+        return f"postgresql://postgres@/{EMBEDDED_DATABASE_NAME}?host={data_dir / 'pgdata'}"
     return embedded_database_url(data_dir)

@@ -8,6 +8,7 @@ development secret.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "apikeys",
     "passkeys",
     "core",
+    "config.apps.ProjectConfig",  # the project's own commands (embedded_postgres)
     "config.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -150,8 +152,11 @@ TEMPLATES = [
 DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "authsvc_app")
 # The role whose RLS policy admits every org: only the named cross-tenant path (tenants.rls.context) takes it.
 DATABASE_CROSS_TENANT_ROLE = os.environ.get("DATABASE_CROSS_TENANT_ROLE", f"{DATABASE_APP_ROLE}_cross_tenant")
+# `manage.py embedded_postgres` looks after the embedded server itself: loading the settings must neither
+# start it (a stop would start one first) nor join it (a status would stop it on leaving, as the last user).
+_EMBEDDED_POSTGRES_COMMAND = sys.argv[1:2] == ["embedded_postgres"]
 _runtime_db, DATABASE_OWNER_OVERRIDES = database_settings(
-    url=resolve_database_url(BASE_DIR, allow_embedded=DEBUG),
+    url=resolve_database_url(BASE_DIR, allow_embedded=DEBUG, start_embedded=not _EMBEDDED_POSTGRES_COMMAND),
     migrate_url=os.environ.get("DATABASE_MIGRATE_URL", "").strip() or None,
     app_role=DATABASE_APP_ROLE,
     conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
