@@ -6,14 +6,18 @@
 //   (`AUTH_REFRESH_COOKIE=1`): HttpOnly, so no script here ever sees it. `refresh/` reads it.
 // - Refresh ahead of expiry, one refresh in flight across every tab of the browser (Web Locks); the
 //   tab that refreshed hands the new access token to the others (BroadcastChannel), so a tab that
-//   waited for the lock takes that token instead of refreshing again. (Two refreshes racing anyway —
-//   an old browser without Web Locks — are harmless: the service answers a repeated refresh within
-//   its grace window with the same pair.)
+//   waited for the lock takes that token instead of refreshing again. Whether a newer token exists is
+//   not guessed from how soon the message comes (it may come after the lock): the tabs count the
+//   tokens they hand out in IndexedDB (a number, no secret), and the tab that holds the lock next
+//   reads the count; higher than its own token's, it waits for that token, which is on its way.
+//   (Two refreshes racing anyway — an old browser without Web Locks or IndexedDB — are harmless: the
+//   service answers a repeated refresh within its grace window with the same pair.)
 // - A 401 on a call: refresh once and retry once; if the service refuses the refresh too, the session
 //   is over (logged out elsewhere, revoked, expired): every tab signs out. A refresh that could not be
 //   made (network, 5xx, 429) signs nobody out: it is tried again a little later.
 // - After a reload, one `refresh/` call restores the session from the cookie. localStorage keeps only
 //   a hint that a cookie may exist (no secret), so a visitor who never signed in makes no call.
+// - Storage holds no token: localStorage the hint, IndexedDB the count of tokens handed out.
 
 const LOCK = "authsvc-refresh";
 const CHANNEL = "authsvc";
@@ -21,7 +25,7 @@ const HINT = "authsvc:signed-in";
 const EARLY_MS = 60_000; // refresh this long before the access token expires (a quarter of short ones)
 const RETRY_MS = 15_000; // after a refresh that could not be made
 const TIMEOUT_MS = 10_000; // a refresh holds the lock of every tab: never longer than this
-const HANDOVER_MS = 500; // how long a tab that waited for the lock waits for the holder's token
+const COUNT_DB = "authsvc"; // IndexedDB: the count of access tokens handed out in this browser
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -46,14 +50,19 @@ export class AuthClient extends EventTarget {
   #expiresAt = 0;
   #timer = null;
   #refreshing = null;
-  #handover = null; // resolves when another tab hands over a token
   #channel = new BroadcastChannel(CHANNEL);
+  #count = new TokenCount();
+  #generation = 0; // the count when this tab's token was handed out (with no token: when the tab opened)
+  #ready; // #generation is known
+  #waiting = null; // { generation, resolve }: a token another tab counted, not here yet
 
   constructor(api) {
     super();
     this.api = api; // e.g. "/api/auth/"
     this.me = null; // GET me/: the user, the current org, role and permissions, their orgs
     this.#channel.onmessage = ({ data }) => this.#fromOtherTab(data);
+    // Read after the channel is open: every token counted later is handed to this tab.
+    this.#ready = this.#count.read().then((count) => (this.#generation = Math.max(this.#generation, count ?? 0)));
     document.addEventListener("visibilitychange", () => {
       // Timers of hidden tabs are slowed down: catch up when the tab shows again.
       if (!document.hidden && this.#access && this.#expiresAt - Date.now() < EARLY_MS) this.refresh().catch(() => {});
@@ -136,16 +145,43 @@ export class AuthClient extends EventTarget {
 
   async #refreshAcrossTabs() {
     if (!navigator.locks) return this.#refreshNow();
-    const held = this.#access;
-    // The lock is free: refresh. Else another tab is refreshing: wait for it, then take its token.
-    const done = await navigator.locks.request(LOCK, { ifAvailable: true }, (lock) => lock && this.#refreshNow());
-    if (done !== null) return done;
-    const waiting = new Promise((resolve) => (this.#handover = resolve));
+    await this.#ready;
+    const held = this.#generation; // the token to replace
+    const access = this.#access;
     return navigator.locks.request(LOCK, async () => {
-      const handed = this.#access !== held || (await Promise.race([waiting, sleep(HANDOVER_MS).then(() => false)]));
-      this.#handover = null;
-      return handed || this.#refreshNow();
+      // Another tab may have replaced it since (while this one waited for the lock, or just before it
+      // asked): its token is here, or counted and on its way.
+      if (this.#access !== null && this.#access !== access) return true;
+      const latest = await this.#count.read(); // null: no count kept (the message may still come late)
+      return latest !== null && latest > held ? this.#handedOver(latest) : this.#refreshNow();
     });
+  }
+
+  /** The token another tab counted as `generation`: already here, or on its way (counted before sent). */
+  #handedOver(generation) {
+    if (this.#generation >= generation) return this.#access !== null || this.#refreshNow();
+    return new Promise((resolve) => {
+      // It never comes only if that tab died between counting and sending: then refresh after all.
+      const timer = setTimeout(() => {
+        this.#waiting = null;
+        resolve(this.#refreshNow());
+      }, TIMEOUT_MS);
+      this.#waiting = {
+        generation,
+        resolve: () => {
+          clearTimeout(timer);
+          this.#waiting = null;
+          resolve(true);
+        },
+      };
+    });
+  }
+
+  /** Tells the other tabs of a new token, counted first (inside the lock, when it is a refresh's). */
+  async #handOut(access, extra = {}) {
+    const generation = await this.#count.increment();
+    if (generation !== null) this.#generation = generation;
+    this.#channel.postMessage({ type: "token", access, expiresAt: this.#expiresAt, generation, ...extra });
   }
 
   async #refreshNow() {
@@ -171,7 +207,7 @@ export class AuthClient extends EventTarget {
     }
     const { access, expires_in } = await response.json();
     this.#setAccess(access, expires_in);
-    this.#channel.postMessage({ type: "token", access, expiresAt: this.#expiresAt });
+    await this.#handOut(access);
     return true;
   }
 
@@ -179,7 +215,7 @@ export class AuthClient extends EventTarget {
     this.#setAccess(access, expiresIn);
     localStorage.setItem(HINT, "1");
     await this.#loadMe();
-    this.#channel.postMessage({ type: "token", access, expiresAt: this.#expiresAt, signedIn: true });
+    await this.#handOut(access, { signedIn: true });
   }
 
   async #loadMe() {
@@ -203,17 +239,24 @@ export class AuthClient extends EventTarget {
   async #fromOtherTab(message) {
     if (message.type === "signed-out") {
       this.#forget({ told: true });
-    } else if (message.type === "token" && message.access !== this.#access) {
+    } else if (message.type === "token" && this.#newer(message)) {
       // Another tab refreshed the session (same user, same org), or signed in anew (switched org,
       // signed in as someone else): this tab follows.
       this.#setAccess(message.access, (message.expiresAt - Date.now()) / 1000);
-      this.#handover?.(true);
+      this.#generation = Math.max(this.#generation, message.generation ?? 0);
+      if (this.#waiting && this.#generation >= this.#waiting.generation) this.#waiting.resolve();
       if (message.signedIn || !this.me) {
         localStorage.setItem(HINT, "1");
         await this.#loadMe().catch(() => {});
         this.dispatchEvent(new Event("switched")); // what this tab shows may belong to another org
       }
     }
+  }
+
+  #newer({ access, generation }) {
+    // Two tabs' messages may cross: never go back to an older token than the one held.
+    if (access === this.#access) return false;
+    return this.#access === null || generation == null || generation > this.#generation;
   }
 
   #fetch(path, method, body, authenticated) {
@@ -238,4 +281,43 @@ export class AuthClient extends EventTarget {
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A counter in IndexedDB, shared by the tabs: unlike localStorage (each tab's copy may lag behind
+ * another tab's write), a transaction begun after another one ended sees what it wrote. `null` when the
+ * browser keeps no IndexedDB (some private modes). */
+class TokenCount {
+  #db = new Promise((resolve, reject) => {
+    const request = indexedDB.open(COUNT_DB, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore("count");
+    request.onsuccess = () => {
+      request.result.onversionchange = () => request.result.close(); // a later version's tab: let it upgrade
+      resolve(request.result);
+    };
+    request.onerror = () => reject(request.error);
+  }).catch(() => null);
+
+  read() {
+    return this.#transaction("readonly", (count) => count);
+  }
+
+  increment() {
+    return this.#transaction("readwrite", (count, store) => {
+      store.put(count + 1, "tokens");
+      return count + 1;
+    });
+  }
+
+  async #transaction(mode, work) {
+    const db = await this.#db;
+    if (!db) return null;
+    return new Promise((resolve) => {
+      let result = null;
+      // Relaxed: not flushed to disk at once, visible to the other tabs all the same.
+      const transaction = db.transaction("count", mode, { durability: "relaxed" });
+      const store = transaction.objectStore("count");
+      const get = store.get("tokens");
+      get.onsuccess = () => (result = work(get.result ?? 0, store));
+      transaction.oncomplete = () => resolve(result);
+      transaction.onerror = transaction.onabort = () => resolve(null);
+    }).catch(() => null);
+  }
+}

@@ -169,13 +169,24 @@ class Pages:
         self.contexts: dict[str, object] = {}
         self.opened: list[tuple[str, object, list[str]]] = []
 
-    def new(self, name: str, *, context: str = "a", path: str = "", phone: bool = False, clock: bool = False):
+    def new(
+        self,
+        name: str,
+        *,
+        context: str = "a",
+        path: str = "",
+        phone: bool = False,
+        clock: bool = False,
+        init_script: str | None = None,
+    ):
         if context not in self.contexts:
             viewport = {"width": 390, "height": 844} if phone else {"width": 1024, "height": 720}
             self.contexts[context] = self.browser.new_context(viewport=viewport)
         page = self.contexts[context].new_page()
         if clock:
             page.clock.install()  # the page's timers run when the test says (page.clock.fast_forward)
+        if init_script:
+            page.add_init_script(init_script)  # runs before the page's own scripts (after the clock's)
         page.set_default_timeout(10_000)
         log: list[str] = []
         page.on("console", lambda message: log.append(f"{message.type}: {message.text}"))

@@ -20,6 +20,24 @@ pytestmark = pytest.mark.e2e
 TOKEN = r"[A-Za-z0-9_-]{20,}"
 
 
+# Every IndexedDB database of the page's origin: {"<database>/<store>": [its values]}.
+INDEXED_DB = """async () => {
+    const request = (r) => new Promise((resolve, reject) => {
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+    });
+    const found = {};
+    for (const { name } of await indexedDB.databases()) {
+        const db = await request(indexedDB.open(name));
+        for (const store of db.objectStoreNames) {
+            found[`${name}/${store}`] = await request(db.transaction(store).objectStore(store).getAll());
+        }
+        db.close();
+    }
+    return found;
+}"""
+
+
 def sign_up(page, email: str, organization: str) -> None:
     page.get_by_role("link", name="Create account").click()
     page.get_by_label("Email").fill(email)
@@ -57,6 +75,7 @@ def test_sign_up_then_me(pages):
     )
     storage = page.evaluate("() => JSON.stringify([localStorage, sessionStorage])")
     assert "eyJ" not in storage, storage
+    assert page.evaluate(INDEXED_DB) == {"authsvc/count": [1]}  # the count of tokens handed out, no token
 
     page.reload()  # the cookie restores the session: a new access token, me/ again
     expect(page.get_by_test_id("me-email")).to_contain_text("ada@example.com")
@@ -79,6 +98,65 @@ def test_magic_link_from_the_email_signs_in(pages, site):
     expect(page.get_by_role("heading", name="This link can't be used")).to_be_visible()
 
 
+REFRESH = "**/api/auth/refresh/"
+
+# A test's init script for a tab (pages.new(init_script=…)): the messages of the other tabs
+# (BroadcastChannel) wait in window.heldMessages, once it is an array, until window.releaseMessages();
+# window.timers lists the delays of the page's setTimeout calls.
+LATE_MESSAGES = """
+window.heldMessages = null;
+window.releaseMessages = () => {
+  const held = window.heldMessages;
+  window.heldMessages = null;
+  held.forEach((deliver) => deliver());
+};
+const Channel = window.BroadcastChannel;
+window.BroadcastChannel = class extends Channel {
+  set onmessage(handler) {
+    super.onmessage = (event) =>
+      window.heldMessages ? window.heldMessages.push(() => handler(event)) : handler(event);
+  }
+};
+window.timers = [];
+const setTimeoutOfPage = window.setTimeout;
+window.setTimeout = (callback, delay, ...rest) => {
+  window.timers.push(delay);
+  return setTimeoutOfPage(callback, delay, ...rest);
+};
+"""
+WAITING_FOR_THE_LOCK = "async () => (await navigator.locks.query()).pending.length === 1"
+
+
+def refreshes_of(context) -> list:
+    """The refresh/ requests the context's pages make from now on."""
+    made = []
+    context.on("request", lambda request: made.append(request) if request.url.endswith("/refresh/") else None)
+    return made
+
+
+def hold_first_refresh(context) -> list:
+    """The context's first refresh/ from now on waits in the list returned, until the test lets it go
+    (``route.continue_()``) or answers it; any other goes through."""
+    held = []
+    context.route(REFRESH, lambda route: route.continue_() if held else held.append(route))
+    return held
+
+
+def until(page, condition, what: str) -> None:
+    """Waits (in Playwright's time, so its events are handled) for ``condition()`` to hold."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, what
+        page.wait_for_timeout(20)
+
+
+def start_refresh(page, *, failed_as_status: bool = False) -> None:
+    """``auth.refresh()`` in the page, its outcome kept in ``window.refreshed`` (when the refresh throws,
+    with ``failed_as_status``: the status of its ApiError)."""
+    catch = ".catch((error) => error.status)" if failed_as_status else ""
+    page.evaluate(f"() => {{ window.refreshed = window.authsvcExample.auth.refresh(){catch}; }}")
+
+
 def test_two_tabs_refreshing_at_once_both_stay_signed_in(pages, site):
     first = pages.new("tab-1")
     sign_up(first, "tabs@example.com", "Tabs")
@@ -86,15 +164,18 @@ def test_two_tabs_refreshing_at_once_both_stay_signed_in(pages, site):
     expect(second.get_by_test_id("me-email")).to_contain_text("tabs@example.com")
 
     # Both tabs refresh at the same moment, as when their timers fire together: one refresh runs (Web
-    # Locks), the other tab takes its token (BroadcastChannel) and stays signed in.
-    refreshes = []
-    first.context.on(
-        "request", lambda request: refreshes.append(request) if request.url.endswith("/refresh/") else None
-    )
+    # Locks), the other tab takes its token (BroadcastChannel) and stays signed in. The same moment for
+    # sure, not by luck: the first refresh is answered only once the other tab waits for the lock.
+    refreshes = refreshes_of(first.context)
+    held = hold_first_refresh(first.context)
     for page in (first, second):
-        page.evaluate("() => { window.refreshed = window.authsvcExample.auth.refresh(); }")
+        start_refresh(page)
+    second.wait_for_function(WAITING_FOR_THE_LOCK)
+    until(first, lambda: held, "no refresh/ was made")
+    held[0].continue_()
     assert [page.evaluate("() => window.refreshed") for page in (first, second)] == [True, True]
     assert len(refreshes) == 1  # one refresh for both tabs
+    first.context.unroute(REFRESH)
 
     # Both reloaded at once: two refreshes with the same cookie, racing.
     for page in (first, second):
@@ -117,6 +198,73 @@ def test_two_tabs_refreshing_at_once_both_stay_signed_in(pages, site):
     for page in (first, second):
         nav(page, "Sessions")
         expect(page.get_by_test_id("sessions").locator("tbody tr")).to_have_count(1)  # one session, alive
+
+
+def test_a_token_handed_over_after_the_lock_is_waited_for_not_refreshed_again(pages):
+    first = pages.new("holder")
+    sign_up(first, "late@example.com", "Late")
+    second = pages.new("late-tab", init_script=LATE_MESSAGES)
+    expect(second.get_by_test_id("me-email")).to_contain_text("late@example.com")
+    refreshes = refreshes_of(first.context)
+
+    # The first tab refreshes; its token reaches the second tab only when the test says, so the second
+    # tab's refresh (its timer, fired just after the first one's) gets the lock before the token.
+    second.evaluate("() => { window.heldMessages = []; }")
+    assert first.evaluate("() => window.authsvcExample.auth.refresh()") is True
+    start_refresh(second)
+    second.wait_for_timeout(1_000)  # long enough for a guess (the old 500 ms) to give up on the token
+    assert len(refreshes) == 1
+    pending = "() => Promise.race([window.refreshed, new Promise((done) => setTimeout(done, 0, 'pending'))])"
+    assert second.evaluate(pending) == "pending"  # waiting for the token the first tab counted
+
+    second.evaluate("() => window.releaseMessages()")
+    assert second.evaluate("() => window.refreshed") is True
+    me = "async () => (await window.authsvcExample.auth.call('me/')).email"
+    assert second.evaluate(me) == "late@example.com"  # with the token handed over: no 401, no refresh
+    assert len(refreshes) == 1
+
+
+def test_a_token_counted_but_never_handed_over_is_refreshed_after_ten_seconds(pages):
+    """The tab that refreshed died between counting its token and sending it: the waiting tab does not
+    wait for ever (it holds every tab's lock), it refreshes."""
+    first = pages.new("dead-holder")
+    sign_up(first, "never@example.com", "Never")
+    second = pages.new("left-waiting", init_script=LATE_MESSAGES, clock=True)
+    expect(second.get_by_test_id("me-email")).to_contain_text("never@example.com")
+    refreshes = refreshes_of(first.context)
+
+    second.evaluate("() => { window.heldMessages = []; }")  # never let go
+    assert first.evaluate("() => window.authsvcExample.auth.refresh()") is True
+    start_refresh(second)
+    until(second, lambda: second.evaluate("() => window.timers.includes(10000)"), "not waiting for the token")
+    assert len(refreshes) == 1
+    with second.expect_request(REFRESH):
+        second.clock.fast_forward("00:10")
+    assert second.evaluate("() => window.refreshed") is True
+    assert len(refreshes) == 2
+    assert second.evaluate("async () => (await window.authsvcExample.auth.call('me/')).email") == (
+        "never@example.com"
+    )
+
+
+def test_a_refresh_that_failed_in_one_tab_is_made_by_the_tab_that_waited(pages):
+    first = pages.new("failed-refresh")
+    sign_up(first, "retry@example.com", "Retry")
+    second = pages.new("waited")
+    expect(second.get_by_test_id("me-email")).to_contain_text("retry@example.com")
+    refreshes = refreshes_of(first.context)
+    held = hold_first_refresh(first.context)
+
+    for page in (first, second):
+        start_refresh(page, failed_as_status=True)
+    second.wait_for_function(WAITING_FOR_THE_LOCK)
+    until(first, lambda: held, "no refresh/ was made")
+    held[0].fulfill(status=503, body="")  # no token to hand over: the waiting tab must not act as if
+    assert [page.evaluate("() => window.refreshed") for page in (first, second)] == [503, True]
+    assert len(refreshes) == 2
+    for page in (first, second):
+        nav(page, "Members")
+        expect(page.get_by_test_id("members")).to_contain_text("retry@example.com")
 
 
 def test_invite_then_accept_in_a_second_browser(pages, site):
