@@ -7,7 +7,9 @@ Two roles take part (see README, "Row-level security"):
 * the **runtime role** (``DATABASE_APP_ROLE``, default ``authsvc_app``) handles requests and is bound
   by row-level security. It is reached either with Django's ``assume_role`` option on the owner's
   connection (the default) or, when ``DATABASE_MIGRATE_URL`` is set, with ``DATABASE_URL``'s own
-  non-owner credentials.
+  non-owner credentials. ``core.postgres`` applies ``assume_role`` per transaction (``SET LOCAL ROLE``
+  with its first statement), never to the session: an injected ``RESET ROLE`` ends with its
+  transaction, and a transaction-pooling PgBouncer has no session role to hand on.
 """
 
 from __future__ import annotations

@@ -13,16 +13,39 @@
   refresh) send ``BEGIN;`` and its statement as one message instead.
 
 And the hot statements are planned once per connection, not once per request (:class:`Prepared`).
+
+**The runtime role is the transaction's, never the session's.** With ``assume_role`` (the owner's login,
+requests as the RLS-bound runtime role) Django would ``SET ROLE`` once per connection: session state, which
+an injected ``RESET ROLE`` or ``SET ROLE NONE`` undoes for every later transaction, and which a
+transaction-pooling PgBouncer hands to whichever client gets that server connection next (while the app's
+next transaction may land on one that never had it). Here nothing is set on the session; instead every
+transaction starts with ``SET LOCAL ROLE <runtime role>``, which dies with it (:class:`RuntimeRoleCursor`):
+
+* a hot path's first message carries it after its ``BEGIN`` (:func:`execute_first`): no round trip;
+* any other transaction's first statement carries it in front, in the same message (psycopg's own
+  ``BEGIN`` goes before, as always): no round trip either;
+* a statement outside any transaction (autocommit) carries it in front too: the two then run as one
+  implicit transaction, so the role again ends with the statement. Statements that refuse to run in a
+  transaction block (``VACUUM``, ``CREATE DATABASE``, ``… CONCURRENTLY``) fail under ``assume_role``:
+  they are the owner's work (``migrate``, maintenance), which connects without it
+  (``tenants.rls.postgres_roles.owner_connection``), and the runtime role could not run them anyway;
+* ``executemany``, a server-side (named) cursor or a server-side-binding cursor can't take a statement in
+  front: the role goes in a message of its own first (one round trip more, on those rare paths), in a
+  transaction of its own when there was none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import select
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
+from django.db import transaction
+from django.db.backends import utils
 from django.db.backends.postgresql import base as postgresql
 from psycopg import pq
 
@@ -75,14 +98,81 @@ class Prepared:
         return f"Prepared({self.name!r})"
 
 
+def role_switch_sql(role: str) -> str:
+    """``SET LOCAL ROLE`` to ``role``, quoted as an identifier."""
+    return 'SET LOCAL ROLE "{}"'.format(role.replace('"', '""'))
+
+
+class RuntimeRoleCursor:
+    """Django's cursor wrapper, sending the connection's role switch (``DatabaseWrapper.role_switch``)
+    with the first statement of every transaction and with every statement outside one (module
+    docstring). Innermost: Django's query log and execute wrappers see the statement as written."""
+
+    def _execute(self, sql, params, *ignored_wrapper_args):
+        switch = self.db.role_switch
+        if switch is None or not self._role_pending():
+            return super()._execute(sql, params, *ignored_wrapper_args)
+        if isinstance(sql, str) and isinstance(self.cursor, psycopg.ClientCursor):
+            # Bound client-side: one simple-protocol message, any number of statements.
+            prefix = switch if params is None else switch.replace("%", "%%")
+            result = super()._execute(f"{prefix};\n{sql}", params, *ignored_wrapper_args)
+            self.cursor.nextset()  # the caller reads its own statement's result
+            return result
+        return self._after_role_switch(super()._execute, sql, params, *ignored_wrapper_args)
+
+    def _executemany(self, sql, param_list, *ignored_wrapper_args):
+        if self.db.role_switch is None or not self._role_pending():
+            return super()._executemany(sql, param_list, *ignored_wrapper_args)
+        return self._after_role_switch(super()._executemany, sql, param_list, *ignored_wrapper_args)
+
+    def _role_pending(self) -> bool:
+        """Whether the server is outside a transaction, so this statement begins one (psycopg sends its
+        ``BEGIN`` first) or runs in autocommit; not while :func:`execute_first` sends a ``BEGIN`` of
+        its own, which carries the switch already (psycopg's flag on inside Django's atomic block)."""
+        raw = self.db.connection
+        return raw.pgconn.transaction_status == _IDLE and not (self.db.in_atomic_block and raw.autocommit)
+
+    def _after_role_switch(self, run, sql, params, *ignored_wrapper_args):
+        """``run`` after the switch as a message of its own, inside a transaction (``atomic`` when the
+        connection is in autocommit: the switch must last past its own message)."""
+        db = self.db
+        with transaction.atomic(using=db.alias) if db.get_autocommit() else contextlib.nullcontext():
+            db.validate_no_broken_transaction()
+            with db.wrap_database_errors:
+                db.connection.execute(db.role_switch)  # a cursor of its own: this one may be named
+            return run(sql, params, *ignored_wrapper_args)
+
+
+class _CursorWrapper(RuntimeRoleCursor, utils.CursorWrapper):
+    pass
+
+
+class _CursorDebugWrapper(RuntimeRoleCursor, utils.CursorDebugWrapper):
+    pass
+
+
 class DatabaseWrapper(postgresql.DatabaseWrapper):
     # The names PREPAREd on the current connection; None: send statements whole (prepared statements off,
     # or this connection's set is in doubt after a failed message: it retires when its request ends).
     prepared_statements: set[str] | None = None
+    # SET LOCAL ROLE <assume_role> for every transaction (module docstring); None without assume_role.
+    role_switch: str | None = None
 
     def init_connection_state(self) -> None:
         super().init_connection_state()
         self.prepared_statements = set() if self.settings_dict.get("PREPARED_STATEMENTS", True) else None
+        role = self.settings_dict["OPTIONS"].get("assume_role")
+        self.role_switch = role_switch_sql(role) if role else None
+
+    def _configure_role(self, connection) -> bool:
+        """No session-level ``SET ROLE``: the role is set per transaction instead (module docstring)."""
+        return False
+
+    def make_cursor(self, cursor):
+        return _CursorWrapper(cursor, self)
+
+    def make_debug_cursor(self, cursor):
+        return _CursorDebugWrapper(cursor, self)
 
     def close_if_health_check_failed(self) -> None:
         """Django's per-request health check (``CONN_HEALTH_CHECKS``), without the ``SELECT 1``."""
@@ -97,9 +187,9 @@ def execute_first(
     cursor, message: str | Sequence[str | Prepared], params: dict[str, Any] | None = None
 ) -> None:
     """Execute ``message`` (SQL, or the statements of one message, some of them :class:`Prepared`) as one
-    round trip, with the transaction's ``BEGIN`` in it when it is the first statement of a Django
-    transaction (``atomic``) that psycopg has not begun yet, and the ``PREPARE`` of any prepared
-    statement the connection lacks.
+    round trip, with the transaction's ``BEGIN`` (and, under ``assume_role``, its role switch) in it when
+    it is the first statement of a Django transaction (``atomic``) that psycopg has not begun yet, and the
+    ``PREPARE`` of any prepared statement the connection lacks.
 
     psycopg sends ``BEGIN`` before a statement when it is not in autocommit mode and the server is idle.
     Here, the client-side autocommit flag is turned on (no I/O while idle) and ``BEGIN;`` goes in front
@@ -126,6 +216,9 @@ def execute_first(
     )
     if begin:
         prefix.append("BEGIN")  # first: the PREPAREs then belong to no implicit transaction of their own
+        if db.role_switch is not None:
+            # The transaction's role, in the same message (module docstring).
+            prefix.append(db.role_switch if params is None else db.role_switch.replace("%", "%%"))
     prefix += [statement.prepare_sql for statement in preparing]
     sql = ";\n".join(
         [

@@ -1,12 +1,16 @@
 """``core.postgres.base``: ``BEGIN`` rides with the transaction's first statement, and the transaction
 stays exactly the one Django opened (atomic, rolled back as a whole, ended by Django); hot statements are
-prepared once per connection, in the message that first uses them."""
+prepared once per connection, in the message that first uses them.
+
+Tests connect with ``assume_role``: each transaction's first message, and each statement outside one,
+carries the role switch (``ROLE``; tests/isolation/test_role_switch.py)."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+from django.conf import settings
 from django.db import DataError, ProgrammingError, connection, transaction
 from psycopg import pq
 
@@ -16,6 +20,7 @@ from tenants.models import Organization
 from tenants.rls.context import activate_org, current_org_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
+ROLE = f'SET LOCAL ROLE "{settings.DATABASE_APP_ROLE}"'
 
 
 class Boom(Exception):
@@ -32,7 +37,7 @@ def test_begin_and_the_statement_are_one_round_trip_and_the_transaction_is_real(
             execute_first(cursor, "SELECT %(n)s::int", {"n": 7})
             assert cursor.fetchone() == (7,)
         assert wire.round_trips == 1
-        assert wire.messages == ["BEGIN;\nSELECT 7::int"]
+        assert wire.messages == [f"BEGIN;\n{ROLE};\nSELECT 7::int"]
         assert server_status() == "INTRANS"
         Organization.objects.create(name="Acme", slug="acme")
         raise Boom
@@ -66,7 +71,7 @@ def test_outside_a_transaction_it_is_a_plain_execute():
     with connection.cursor() as cursor, wire_trace() as wire:
         execute_first(cursor, "SELECT 3", None)
         assert cursor.fetchone() == (3,)
-    assert wire.messages == ["SELECT 3"]
+    assert wire.messages == [f"{ROLE};\nSELECT 3"]  # the statement's own implicit transaction
     assert server_status() == "IDLE"
 
 
@@ -97,11 +102,11 @@ def test_a_prepared_statement_is_prepared_by_the_first_message_and_executed_afte
 
     assert first == (
         2,
-        ["BEGIN;\nPREPARE authsvc_test_plus_one AS SELECT $1::int + 1;\nEXECUTE authsvc_test_plus_one(1)"],
+        [f"BEGIN;\n{ROLE};\nPREPARE authsvc_test_plus_one AS SELECT $1::int + 1;\nEXECUTE authsvc_test_plus_one(1)"],
     )
     assert second == (42, ["EXECUTE authsvc_test_plus_one(41)"])
     assert "authsvc_test_plus_one" in prepared_names()
-    assert run(PLUS_ONE, 2) == (3, ["EXECUTE authsvc_test_plus_one(2)"])  # outlives the transaction
+    assert run(PLUS_ONE, 2) == (3, [f"{ROLE};\nEXECUTE authsvc_test_plus_one(2)"])  # outlives the transaction
 
 
 def test_a_new_connection_prepares_again():
@@ -109,7 +114,7 @@ def test_a_new_connection_prepares_again():
     connection.close()
 
     assert run(PLUS_ONE, 1)[1] == [
-        "PREPARE authsvc_test_plus_one AS SELECT $1::int + 1;\nEXECUTE authsvc_test_plus_one(1)"
+        f"{ROLE};\nPREPARE authsvc_test_plus_one AS SELECT $1::int + 1;\nEXECUTE authsvc_test_plus_one(1)"
     ]
 
 
@@ -117,7 +122,7 @@ def test_with_prepared_statements_off_the_statement_is_sent_whole():
     connection.close()
     connection.settings_dict["PREPARED_STATEMENTS"] = False
     try:
-        assert run(PLUS_ONE, 1) == (2, ["SELECT 1::int + 1"])
+        assert run(PLUS_ONE, 1) == (2, [f"{ROLE};\nSELECT 1::int + 1"])
         assert "authsvc_test_plus_one" not in prepared_names()
     finally:
         connection.close()
@@ -131,7 +136,7 @@ def test_a_failed_message_that_prepared_leaves_the_connection_to_retire_sending_
 
     assert connection.prepared_statements is None  # whether the PREPARE ran is not known
     assert connection.close_at is not None and connection.close_at <= time.monotonic()  # at request end
-    assert run(ONE_OVER, 1) == (1, ["SELECT 1 / 1::int"])
+    assert run(ONE_OVER, 1) == (1, [f"{ROLE};\nSELECT 1 / 1::int"])
 
 
 def test_activating_an_org_first_in_a_transaction_sends_begin_with_it():
@@ -142,4 +147,4 @@ def test_activating_an_org_first_in_a_transaction_sends_begin_with_it():
         assert str(current_org_id()) == org_id
 
     assert wire.round_trips == 1
-    assert wire.messages == [f'BEGIN;\nSET LOCAL "app"."current_org" = \'{org_id}\'']
+    assert wire.messages == [f'BEGIN;\n{ROLE};\nSET LOCAL "app"."current_org" = \'{org_id}\'']

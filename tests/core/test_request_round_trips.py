@@ -8,6 +8,7 @@ per-request health check costs none. Transactional tests: the request's transact
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 from apikeys.services import api_key_create
@@ -50,7 +51,9 @@ def test_get_me_is_two_round_trips_auth_tenant_context_and_memberships_in_the_fi
     assert first.startswith("BEGIN;")
     assert 'SET LOCAL "app"."current_org"' in first
     assert '"app"."current_user"' in first  # the membership list, as the user's own rows
-    assert "SELECT 1" not in first and "SAVEPOINT" not in first and "SET LOCAL ROLE" not in first
+    assert first.startswith(f'BEGIN;\nSET LOCAL ROLE "{settings.DATABASE_APP_ROLE}";\n')  # the runtime role
+    assert "SELECT 1" not in first and "SAVEPOINT" not in first
+    assert settings.DATABASE_CROSS_TENANT_ROLE not in first
     assert last == "COMMIT"
 
 
