@@ -285,15 +285,19 @@ export class AuthClient extends EventTarget {
  * another tab's write), a transaction begun after another one ended sees what it wrote. `null` when the
  * browser keeps no IndexedDB (some private modes). */
 class TokenCount {
-  #db = new Promise((resolve, reject) => {
-    const request = indexedDB.open(COUNT_DB, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore("count");
-    request.onsuccess = () => {
-      request.result.onversionchange = () => request.result.close(); // a later version's tab: let it upgrade
-      resolve(request.result);
-    };
-    request.onerror = () => reject(request.error);
-  }).catch(() => null);
+  #db = Promise.race([
+    new Promise((resolve, reject) => {
+      const request = indexedDB.open(COUNT_DB, 1);
+      request.onupgradeneeded = () => request.result.createObjectStore("count");
+      request.onsuccess = () => {
+        request.result.onversionchange = () => request.result.close(); // a later version's tab: let it upgrade
+        resolve(request.result);
+      };
+      request.onerror = () => reject(request.error);
+    }),
+    // An open that never answers (Safari 14 had such days) must not stop every refresh: no count then.
+    new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS, null)),
+  ]).catch(() => null);
 
   read() {
     return this.#transaction("readonly", (count) => count);

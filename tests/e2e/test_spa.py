@@ -267,6 +267,16 @@ def test_a_refresh_that_failed_in_one_tab_is_made_by_the_tab_that_waited(pages):
         expect(page.get_by_test_id("members")).to_contain_text("retry@example.com")
 
 
+def test_a_browser_whose_indexeddb_never_answers_still_restores_the_session(pages):
+    first = pages.new("signed-in")
+    sign_up(first, "silent@example.com", "Silent")
+    # A second tab whose indexedDB.open neither succeeds nor fails.
+    second = pages.new("silent-indexeddb", init_script="indexedDB.open = () => ({});", clock=True)
+    second.clock.fast_forward("00:10")  # the open given up: no count, an ordinary refresh
+    expect(second.get_by_test_id("me-email")).to_contain_text("silent@example.com")
+    assert second.evaluate("() => window.authsvcExample.auth.refresh()") is True
+
+
 def test_invite_then_accept_in_a_second_browser(pages, site):
     owner = pages.new("owner")
     sign_up(owner, "owner@example.com", "Initech")
