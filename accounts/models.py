@@ -225,6 +225,10 @@ class TotpDevice(models.Model):
     ``secret`` is the base32 secret encrypted with a key derived from the settings
     (``accounts.services.mfa``), never stored in plaintext. Until ``confirmed_at`` it is only a proposal
     (``mfa/totp/setup/``). ``last_step`` is the time step of the last code accepted: a code counts once.
+
+    Guessing is capped per account, whatever the endpoint (``accounts.services.mfa``): ``failed_codes``
+    counts wrong codes in a row; at ``MFA_MAX_FAILED_CODES`` the account's codes are refused until
+    ``locked_until``, a wait that doubles with each of the ``lockouts`` since the last right code.
     """
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="totp")
@@ -232,6 +236,9 @@ class TotpDevice(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_step = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    failed_codes = models.PositiveSmallIntegerField(default=0)
+    lockouts = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"authenticator of {self.user_id}"

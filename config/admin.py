@@ -19,7 +19,7 @@ from django.core.validators import validate_email
 from django.http import HttpResponse
 
 from accounts.models import User, normalize_email
-from accounts.services.mfa import InvalidCode, second_factor_check
+from accounts.services.mfa import InvalidCode, MfaLocked, second_factor_check
 from accounts.throttles import settle_sign_in, sign_in_throttles
 from tenants.audit import AuditEventType, audit_record
 from tenants.rls.context import cross_tenant
@@ -84,6 +84,8 @@ class MfaAdminAuthenticationForm(AdminAuthenticationForm):
             second_factor_check(
                 user, code=code if is_totp else None, recovery_code=None if is_totp else code, context="admin"
             )
+        except MfaLocked as locked:
+            raise ValidationError(str(locked.detail), code="mfa_locked") from None
         except InvalidCode:
             raise ValidationError(
                 "Enter the code of your authenticator app (or a recovery code).", code="mfa_required"

@@ -31,7 +31,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):  # Django's body cap, hit while DRF parses
         exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
-    if getattr(context.get("view"), "outside_request_transaction", False):
+    if getattr(context.get("view"), "outside_request_transaction", False) or getattr(
+        exc, "commit_request", False
+    ):
+        # (An error with ``commit_request``: what the request wrote before it must stay, a wrong MFA
+        # code's count: accounts.services.mfa.second_factor_check.)
         _keep_enclosing_transaction()
     if response is None:
         return None  # not an API error: Django's 500 handler answers (config.views.server_error)

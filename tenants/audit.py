@@ -89,6 +89,9 @@ class AuditEventType(models.TextChoices):
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
     MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
     MFA_RESET_BY_ADMIN = "mfa.reset_by_admin"
+    # MFA_MAX_FAILED_CODES wrong codes in a row: codes refused for a while (details: context, failed,
+    # lockouts, minutes); the user is emailed
+    MFA_LOCKED = "mfa.locked"
     # Passkeys (passkeys.services): the subject is the passkey, details.name; refused: details.ceremony and
     # reason (never in a response)
     PASSKEY_REGISTERED = "passkey.registered"

@@ -122,6 +122,7 @@ class TotpView(APIView):
         responses={
             204: None,
             400: validation_error_response("`invalid_code`, `mfa_not_enabled`, or a field map"),
+            429: error_response("`throttled`, `mfa_locked` (too many wrong codes in a row; a recovery code works)"),
         },
     )
     def delete(self, request):
@@ -149,7 +150,10 @@ class MfaVerifyView(OutsideRequestTransaction, PublicView):
             200: SignInSerializer,
             400: validation_error_response("`invalid_code`, or a field map"),
             401: error_response("`mfa_token_invalid` (expired, used, attempts exhausted)"),
-            429: error_response("`throttled` (per network, and wrong codes per account)"),
+            429: error_response(
+                "`throttled` (per network, and wrong codes per account), `mfa_locked` (too many wrong codes "
+                "in a row; a recovery code works)"
+            ),
         },
         auth=[],
     )
@@ -191,7 +195,7 @@ class ReauthenticateView(APIView):
             400: validation_error_response(
                 "`invalid_password`, `invalid_code`, `mfa_not_enabled`, or a field map"
             ),
-            429: error_response("`throttled`"),
+            429: error_response("`throttled`, `mfa_locked` (too many wrong codes in a row)"),
         },
     )
     def post(self, request):

@@ -40,6 +40,7 @@ from accounts.throttles import SlidingWindow
 from accounts.tokens import SECOND_FACTOR_AMR
 from core.errors import Conflict, InvalidInput, Unauthenticated
 from core.http import RequestMeta
+from core.jobs import job_start
 from core.secrets import digests_match, secret_digest, secret_digests, secret_keys, token_new
 from tenants.audit import AuditEventType, audit_record, audit_record_after_request
 
@@ -196,12 +197,12 @@ def _device(user: User, *, lock: bool = False, confirmed: bool = True) -> TotpDe
     return device
 
 
-def _verification_failed(user: User, *, context: str, method: str) -> None:
-    # After the response, in a transaction of its own: the 400 rolls the request's back.
+def _verification_failed(user: User, *, context: str, method: str, locked: bool = False) -> None:
+    # After the response, in a transaction of its own: whatever becomes of the request's.
     audit_record_after_request(
         AuditEventType.MFA_VERIFICATION_FAILED,
         subject_user_id=user.pk,
-        details={"context": context, "method": method},
+        details={"context": context, "method": method, **({"locked": True} if locked else {})},
     )
 
 
@@ -213,17 +214,95 @@ def _password_proven(user: User, password: str, *, context: str) -> bool:
     return False
 
 
+class WrongCode(InvalidCode):
+    """A wrong second-factor code. Its count must stay although the answer is a 400: the request's
+    transaction commits what was written before it (``core.exception_handler``, ``commit_request``)."""
+
+    commit_request = True
+
+
+class MfaLocked(Throttled):
+    """Too many wrong codes in a row: the account's codes are refused for a while (429, ``Retry-After``)."""
+
+    default_code = "mfa_locked"
+    commit_request = True
+
+    def __init__(self, wait: float) -> None:
+        minutes = max(1, round(wait / 60))
+        super().__init__(
+            wait=wait,
+            detail=(
+                f"Too many wrong codes: codes are refused for {minutes} more minute(s). A recovery code "
+                "still works."
+            ),
+            code=self.default_code,
+        )
+
+
 def second_factor_check(user: User, *, code: str | None, recovery_code: str | None, context: str) -> str:
     """Check a TOTP code or a recovery code of ``user`` (MFA on); returns the method that passed
-    (``totp`` / ``recovery_code``), or 400 ``invalid_code`` (audited with ``context``)."""
-    device = _device(user)
-    if device is not None:
-        if code and _totp_accept(device, code):
-            return "totp"
-        if recovery_code and _recovery_accept(user, recovery_code):
-            return "recovery_code"
-    _verification_failed(user, context=context, method="totp" if code else "recovery_code")
-    raise InvalidCode()
+    (``totp`` / ``recovery_code``), or 400 ``invalid_code`` (audited with ``context``).
+
+    The one place every second-factor code is checked (``mfa/verify/``, ``reauthenticate/``, ``DELETE
+    mfa/totp/``, the admin's login), so one cap holds for all: the authenticator's row is locked while
+    checking (concurrent guesses queue), every wrong code counts, and at ``MFA_MAX_FAILED_CODES`` in a row
+    the account is locked out (:func:`_lock_out`). While locked, only a recovery code is checked (50 bits:
+    not guessable; the way in for an owner whose password someone else is guessing codes with); anything
+    else is 429 ``mfa_locked``. A right code clears the count and the lockouts.
+
+    Its writes must outlive the 400: call it in the request's own transaction or one of the caller's that
+    commits on a wrong code, never inside an ``atomic`` block that the error leaves.
+    """
+    device = TotpDevice.objects.select_for_update().filter(user_id=user.pk, confirmed_at__isnull=False).first()
+    method = "totp" if code else "recovery_code"
+    if device is None:
+        _verification_failed(user, context=context, method=method)
+        raise InvalidCode()
+    now = timezone.now()
+    locked = device.locked_until is not None and device.locked_until > now
+    if locked and not recovery_code:
+        _verification_failed(user, context=context, method=method, locked=True)
+        raise MfaLocked(wait=(device.locked_until - now).total_seconds())
+    if not locked and code and _totp_accept(device, code):
+        passed = "totp"
+    elif recovery_code and _recovery_accept(user, recovery_code):
+        passed = "recovery_code"
+    else:
+        passed = None
+    if passed is not None:
+        if device.failed_codes or device.lockouts or device.locked_until:
+            TotpDevice.objects.filter(user_id=user.pk).update(failed_codes=0, lockouts=0, locked_until=None)
+        return passed
+    _verification_failed(user, context=context, method=method)
+    failed = device.failed_codes + 1
+    if failed >= settings.MFA_MAX_FAILED_CODES:
+        _lock_out(user, device, now=now, failed=failed, context=context)
+    else:
+        TotpDevice.objects.filter(user_id=user.pk).update(failed_codes=failed)
+    raise WrongCode()
+
+
+MAX_LOCKOUT = timedelta(days=30)
+
+
+def _lock_out(user: User, device: TotpDevice, *, now, failed: int, context: str) -> None:
+    """``MFA_MAX_FAILED_CODES`` wrong codes in a row: the codes are refused for ``MFA_LOCKOUT_MINUTES``,
+    doubled for each earlier lockout since the last right code (at most 30 days); every pending MFA sign-in
+    dies (the next needs the password again); the user is emailed; ``mfa.locked`` is audited."""
+    lockouts = device.lockouts + 1
+    wait = min(timedelta(minutes=settings.MFA_LOCKOUT_MINUTES) * 2 ** min(lockouts - 1, 20), MAX_LOCKOUT)
+    TotpDevice.objects.filter(user_id=user.pk).update(
+        failed_codes=0, lockouts=lockouts, locked_until=now + wait
+    )
+    MfaChallenge.objects.filter(user_id=user.pk, used_at__isnull=True).update(used_at=now)
+    audit_record(
+        AuditEventType.MFA_LOCKED,
+        subject_user_id=user.pk,
+        details={"context": context, "failed": failed, "lockouts": lockouts, "minutes": int(wait.total_seconds() // 60)},
+    )
+    from accounts.tasks import send_mfa_locked_notice  # tasks -> this module
+
+    job_start(send_mfa_locked_notice, user_id=str(user.pk), minutes=int(wait.total_seconds() // 60))
 
 
 # --- Enrolment ----------------------------------------------------------------------------------------
@@ -297,10 +376,12 @@ def _amr_with_otp(amr: Sequence[str]) -> list[str]:
     return [*amr, "otp"] if "otp" not in amr else list(amr)
 
 
-@transaction.atomic(savepoint=False)
 def totp_disable(*, user: User, code: str | None, recovery_code: str | None, password: str | None) -> None:
     """Turn MFA off, proven by a current code, a recovery code or the password: the authenticator and
-    every recovery code are deleted."""
+    every recovery code are deleted.
+
+    Not ``atomic`` itself: it runs in the request's transaction, which keeps a wrong code's count
+    (:func:`second_factor_check`); an ``atomic`` block here would roll it back with the 400."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.mfa_enabled:
         raise MfaNotEnabled()
@@ -309,8 +390,10 @@ def totp_disable(*, user: User, code: str | None, recovery_code: str | None, pas
             raise InvalidCode("The password is not valid.")
         method = "password"
     else:
-        # API.md: `code` is a TOTP code or a recovery code (`recovery_code` names the latter too).
-        method = second_factor_check(user, code=code, recovery_code=recovery_code or code, context="disable")
+        # API.md: `code` is a TOTP code (six digits) or a recovery code (`recovery_code` names the latter too).
+        if code and not _CODE.fullmatch(code):
+            code, recovery_code = None, recovery_code or code
+        method = second_factor_check(user, code=code, recovery_code=recovery_code, context="disable")
     mfa_remove(user)
     audit_record(AuditEventType.MFA_DISABLED, subject_user_id=user.pk, details={"method": method})
 
@@ -395,20 +478,24 @@ def challenge_complete(*, token: str, code: str | None, recovery_code: str | Non
     with transaction.atomic(durable=True):
         challenge = _challenge_for(token)
         budget = _user_budget(challenge.user_id)
+        refusal = None
         try:
             method = second_factor_check(
                 challenge.user, code=code, recovery_code=recovery_code, context="sign_in"
             )
+        except MfaLocked as locked:
+            refusal = locked  # nothing was guessed: the challenge's attempts stay
         except InvalidCode:
             MfaChallenge.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
-            failed = True
+            refusal = InvalidCode()
+            if not MfaChallenge.objects.filter(pk=challenge.pk, used_at__isnull=True).exists():
+                refusal = TooManyAttempts()  # that code locked the account out: this sign-in is over
         else:
             MfaChallenge.objects.filter(pk=challenge.pk).update(used_at=timezone.now())
             if budget is not None:
                 budget.give_back()  # the budget counts wrong codes only
-            failed = False
-    if failed:
-        raise InvalidCode()
+    if refusal is not None:
+        raise refusal
     return sign_in(
         user=challenge.user,
         method=challenge.method,
