@@ -410,6 +410,11 @@ SIMPLE_JWT = {
 AUTH_ALLOW_SIGNUP = env_bool("AUTH_ALLOW_SIGNUP", True)
 # Step-up: sensitive actions need a sign-in or reauthenticate/ of the session within this many minutes.
 AUTH_REAUTH_MINUTES = env_int("AUTH_REAUTH_MINUTES", 10)
+# Second-factor guessing, capped per account whatever the endpoint: this many wrong codes in a row lock
+# the account's codes for MFA_LOCKOUT_MINUTES, doubled at each further lockout (at most 30 days) until a
+# right code (a recovery code still works while locked): about 230 guesses a year at most.
+MFA_MAX_FAILED_CODES = env_int("MFA_MAX_FAILED_CODES", 10)
+MFA_LOCKOUT_MINUTES = env_int("MFA_LOCKOUT_MINUTES", 15)
 # Audit events older than this are purged by `manage.py audit_purge` (run it daily from cron).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 # Cookie mode for SPAs (accounts.api.cookies, README "Integrating a SPA"): the refresh token also travels
