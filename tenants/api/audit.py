@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -74,7 +74,20 @@ class AuditEventSerializer(serializers.Serializer):
     subject = AuditSubjectSerializer(source="*")
     ip = serializers.IPAddressField(allow_null=True)
     user_agent = serializers.CharField()
-    details = serializers.DictField()
+    details = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.DictField())
+    def get_details(self, event: AuditEvent) -> dict:
+        """A user-level event (about the user, shown in each org they belong to) never shows another
+        org: details naming an org (``org_id``, ``session_org_id``) are left out unless it is this one."""
+        if event.org_id is not None:
+            return event.details
+        own = str(self.context["request"].auth.org.id)
+        return {
+            key: value
+            for key, value in event.details.items()
+            if not (key == "org_id" or key.endswith("_org_id")) or value in (None, own)
+        }
 
 
 class AuditLogPagination(CursorPagination):

@@ -394,3 +394,65 @@ def test_admin_cannot_add_change_or_delete_events(staff_client, org):
     )
     assert events()[0].type == event.type
     assert len(events()) == 2
+
+
+# --- User-level events and the orgs a user joins (second security review, item 7) ---------------------
+
+
+def _details_of(response, event_id) -> dict | None:
+    assert response.status_code == HTTPStatus.OK, response.content
+    found = [event for event in response.json()["results"] if event["id"] == str(event_id)]
+    return found[0]["details"] if found else None
+
+
+@pytest.mark.django_db
+def test_an_org_does_not_see_what_happened_to_a_member_before_they_joined(api_client, user, org, other_org):
+    bob = add_member(org=org, user=make_user(email="bob@example.com")).user
+    audit_record(E.PASSKEY_REGISTERED, subject_user_id=bob.id, details={"name": "Bob's work laptop"})
+    before = events(type=E.PASSKEY_REGISTERED)[0].id
+    add_member(org=other_org, user=bob)  # Globex: joins later
+    audit_record(E.PASSKEY_RENAMED, subject_user_id=bob.id, details={"name": "Old laptop"})
+    after = events(type=E.PASSKEY_RENAMED)[0].id
+    globex = access_for(api_client, "hank@globex.test")
+
+    shown = ids(audit_log(api_client, globex))
+
+    assert str(before) not in shown
+    assert str(after) in shown
+    assert str(before) in ids(audit_log(api_client, access_for(api_client, user.email)))  # Acme: a member then
+
+
+@pytest.mark.django_db
+def test_a_rejoined_member_s_events_from_while_away_stay_hidden(api_client, user, org, other_org):
+    from tenants.services import membership_ensure
+
+    bob = add_member(org=other_org, user=make_user(email="bob@example.com"))
+    with tenant_context(other_org.id):
+        bob.is_active = False
+        bob.save(update_fields=["is_active"])
+    audit_record(E.SIGN_IN_FAILED, subject_user_id=bob.user_id, details={"reason": "wrong_password"})
+    away = events(type=E.SIGN_IN_FAILED)[0].id
+    membership_ensure(org=other_org, user=bob.user)
+
+    shown = ids(audit_log(api_client, access_for(api_client, "hank@globex.test")))
+
+    assert str(away) not in shown
+
+
+@pytest.mark.django_db
+def test_a_user_level_event_never_names_another_org(api_client, user, org, other_org):
+    """A refresh replay of Ada's Acme session is shown to Globex (she is a member there too), without
+    Acme's id; Acme sees its own id."""
+    add_member(org=other_org, user=user, role=MembershipRole.ADMIN)
+    audit_record(
+        E.SESSION_REFRESH_REUSED, subject_user_id=user.id, details={"session_org_id": str(org.id), "n": 1}
+    )
+    event = events(type=E.SESSION_REFRESH_REUSED)[0].id
+    audit_record(E.ORG_DELETED, subject_user_id=user.id, details={"org_id": str(org.id)})
+    deleted = events(type=E.ORG_DELETED)[0].id
+    in_acme = access_for(api_client, user.email, org=str(org.id))
+    in_globex = access_for(api_client, user.email, org=str(other_org.id))
+
+    assert _details_of(audit_log(api_client, in_globex), event) == {"n": 1}
+    assert _details_of(audit_log(api_client, in_globex), deleted) == {}
+    assert _details_of(audit_log(api_client, in_acme), event) == {"session_org_id": str(org.id), "n": 1}
