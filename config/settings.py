@@ -1,8 +1,8 @@
 """Settings, read from the environment (names in ../shared/API.md and README "Configuration").
 
-Development needs no environment at all: DEBUG is on, secrets are fixed development values and the
-database is an embedded Postgres. With ``DJANGO_DEBUG=0`` the process refuses to start on a
-development secret.
+Development needs no environment at all: DEBUG is on (while ``ALLOWED_HOSTS`` names local hosts only),
+secrets are fixed development values and the database is an embedded Postgres. With DEBUG off the
+process refuses to start on a development secret.
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# DEBUG serves technical error pages and leaves out HSTS and Secure cookies. Unset, it follows ALLOWED_HOSTS:
+# on while every entry is a local name (nothing set: a fresh clone's runserver), off as soon as one names a
+# host others can reach. DJANGO_DEBUG=1 or 0 decides alone.
+DEBUG = env_bool("DJANGO_DEBUG", all(is_local_host(host) for host in env_list("ALLOWED_HOSTS")))
 
 _DEV_SECRET = "dev-insecure-secret-key-change-me-in-production-0123456789"
 _DEV_JWT_KEY = "dev-insecure-jwt-signing-key-change-me-in-production-0123456789"
@@ -55,16 +58,11 @@ JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", _DEV_JWT_KEY)
 # HS256 signs with JWT_SIGNING_KEY; RS256/ES256 with JWT_PRIVATE_KEY (then JWT_SIGNING_KEY is unused).
 JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "").strip().upper() or "HS256"
 _JWT_SHARED_SECRET = JWT_ALGORITHM == "HS256"
-if not DEBUG:
-    if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (32+ characters) when DJANGO_DEBUG is off")
-    if _JWT_SHARED_SECRET and (JWT_SIGNING_KEY == _DEV_JWT_KEY or len(JWT_SIGNING_KEY) < 32):
-        raise ImproperlyConfigured("JWT_SIGNING_KEY must be set (32+ characters) when DJANGO_DEBUG is off")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
 
 
-# Whatever DJANGO_DEBUG says (it defaults to on), a service reachable under a real host name never
+# Whatever DJANGO_DEBUG says, a service reachable under a real host name never
 # runs on the development secrets: anyone could mint tokens with them.
 _public_hosts = [host for host in ALLOWED_HOSTS if not is_local_host(host)]
 _dev_secrets = [
@@ -81,6 +79,11 @@ if _public_hosts and _dev_secrets:
         f"{' and '.join(_dev_secrets)} {'has its' if len(_dev_secrets) == 1 else 'have their'} development "
         "default: set real secrets (32+ random characters) or serve local hosts only."
     )
+if not DEBUG:
+    if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (32+ characters) when DJANGO_DEBUG is off")
+    if _JWT_SHARED_SECRET and (JWT_SIGNING_KEY == _DEV_JWT_KEY or len(JWT_SIGNING_KEY) < 32):
+        raise ImproperlyConfigured("JWT_SIGNING_KEY must be set (32+ characters) when DJANGO_DEBUG is off")
 
 INSTALLED_APPS = [
     # tenants first: its `migrate` command (owner connection + role provisioning) overrides Django's.
@@ -131,6 +134,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Error pages and mailed reports show no credential, with DEBUG on too: connection strings and URLs with a
+# userinfo part are cleansed besides Django's secret names (core.error_reports).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.error_reports.ErrorReportFilter"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
