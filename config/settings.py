@@ -291,6 +291,7 @@ THROTTLE_RATES = {
     "reauthenticate": "30/min",
     "reauthenticate_email": "10/hour",
     "passkey": "60/min",  # passkeys/login/options/ and passkeys/login/: per network
+    "schema": "60/min",  # /api/schema/: per network (served from memory once built; Swagger UI loads it once)
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("AUTH_THROTTLE_RATES") if "=" in item)
 

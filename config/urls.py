@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from accounts.api.jwks import JwksView
+from accounts.throttles import IPRateThrottle
 from config import example, views
+from core.openapi_view import CachedSchemaView
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -22,7 +24,8 @@ urlpatterns = [
     # The reference SPA (examples/spa/): with DEBUG only, a 404 otherwise.
     path("example/", example.example, name="example"),
     re_path(r"^example/(?P<path>.+)$", example.example),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Built once per process, throttled per client network ("schema" in AUTH_THROTTLE_RATES).
+    path("api/schema/", CachedSchemaView.as_view(throttle_classes=[IPRateThrottle]), name="schema"),
     # Swagger UI under the CSP (README "Security"): the split view serves its start-up script as a file
     # (?script=), and core's template its page style; no inline script or style.
     path(
