@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "core.middleware.ApiNoStoreMiddleware",  # Cache-Control: no-store under /api/
     "core.middleware.StaticCSPMiddleware",  # django-csp's, with our one fixed policy built once
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.middleware.ApiOptionalSlashMiddleware",  # /api/x served as /api/x/, before APPEND_SLASH redirects
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

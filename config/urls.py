@@ -36,8 +36,8 @@ urlpatterns = [
 ]
 
 # Anything else under /api/ is a JSON 404, with DEBUG on too (Django would show its HTML debug page).
-# Only paths ending in "/": without one, CommonMiddleware's APPEND_SLASH still redirects /api/docs to
-# /api/docs/ (and an unknown /api/x to /api/x/, which then answers this 404).
+# Only paths ending in "/": one without it is served as the path with it (core.middleware.
+# ApiOptionalSlashMiddleware), so /api/docs is the docs and an unknown /api/x gets this 404, no redirect.
 # Any method: a 404, not a CSRF 403. Any character, newlines included, and \Z: "$" would also match
 # before a final newline.
 urlpatterns += [re_path(r"^api/(?:[\s\S]*/)?\Z", csrf_exempt(views.not_found))]

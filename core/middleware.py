@@ -1,5 +1,5 @@
-"""HTTP middleware: the redirect to HTTPS, no caching of API responses, django-csp's Content-Security-Policy
-built once, and 503 for a database that cannot be reached. The other security headers come from Django's
+"""HTTP middleware: the redirect to HTTPS, API paths without their final "/", no caching of API responses,
+django-csp's Content-Security-Policy built once, and 503 for a database that cannot be reached. The other security headers come from Django's
 ``SecurityMiddleware`` (config/settings.py)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.http.request import split_domain_port
+from django.urls import is_valid_path
 
 from core.http import is_local_host
 
@@ -47,6 +48,30 @@ class HttpsRedirectMiddleware:
             host = request.get_host()
             if not is_local_host(split_domain_port(host)[0]):
                 return HttpResponsePermanentRedirect(f"https://{host}{request.get_full_path()}")
+        return self.get_response(request)
+
+
+class ApiOptionalSlashMiddleware:
+    """An ``/api/`` path without its final "/" is served as the path with it: same view, same answer, no
+    redirect (API.md "Conventions"). Clients ported from other APIs leave the slash out, and Django's
+    APPEND_SLASH would answer them a 301, which loses a POST's body, or with DEBUG a 500 page.
+
+    One rule for every API route, the URL patterns (and so the OpenAPI schema) keep their canonical form. A
+    path that resolves as it is stays as it is; any other gets the slash, which the JSON 404 under /api/
+    catches if nothing else does. Other paths (the admin) keep APPEND_SLASH; ``/healthz``, ``/readyz`` and
+    ``/.well-known/jwks.json`` are exact, as written.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if (path == "/api" or path.startswith("/api/")) and not path.endswith("/"):
+            urlconf = getattr(request, "urlconf", None)
+            if not is_valid_path(path, urlconf) and is_valid_path(f"{path}/", urlconf):
+                request.path_info = f"{path}/"
+                request.path = f"{request.path}/"
         return self.get_response(request)
 
 
