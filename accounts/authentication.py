@@ -7,7 +7,6 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from accounts import tokens
 from accounts.selectors import principal_for_access
 from core.errors import InvalidInput
-from tenants.rls.context import leave_org
 
 
 class SessionRevoked(tokens.InvalidToken):
@@ -47,7 +46,6 @@ class BearerAuthentication(BaseAuthentication):
         with_memberships = request.method in getattr(view, "principal_memberships", ())
         principal = principal_for_access(tokens.decode_access(raw), with_memberships=with_memberships)
         if principal is None:
-            leave_org()  # the check ran in the token's org: nothing later in the transaction may
             raise SessionRevoked()
         return principal.user, principal
 

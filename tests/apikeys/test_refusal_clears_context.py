@@ -103,20 +103,3 @@ def test_a_malformed_key_outside_any_transaction_is_refused_without_an_error(db)
         authenticate("not-a-key")
 
     assert org_setting() in ("", None)
-
-
-@pytest.mark.django_db
-def test_a_bearer_token_of_an_ended_session_leaves_no_org_set(api_client, user, org):
-    """The same for ``Authorization: Bearer``: the session check runs in the token's org, in one message."""
-    from accounts.authentication import BearerAuthentication, SessionRevoked
-    from accounts.models import Session
-    from tests.api import login
-
-    access = login(api_client, "ada@example.com", "correct horse battery staple").json()["access"]
-    Session.objects.update(revoked_at=timezone.now())
-    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {access}"))
-
-    with transaction.atomic():
-        with pytest.raises(SessionRevoked):
-            BearerAuthentication().authenticate(request)
-        assert org_setting() in (None, "")
