@@ -150,13 +150,16 @@ class MfaEnabledMeanwhile(Exception):
 # Locks the user (and the membership) against a concurrent deactivation, password change, MFA enrolment,
 # ending or logout-all until this sign-in commits, and re-reads them: either the other change waits for
 # the new session to exist (and its revocation then sees it), or this sign-in sees the change and stops.
+# Every user column is read from the locked row: after waiting for the lock, Postgres re-reads the row
+# it locked (the newest version), while an unlocked sub-select would answer from the statement's older
+# snapshot — an enrolment that committed while this sign-in waited would go unseen.
 _HOLDER_LOCK_SQL = """
-SELECT (SELECT u.is_active AND u.password = %(password)s FROM accounts_user u
-        WHERE u.id = %(user_id)s FOR SHARE),
+SELECT u.is_active AND u.password = %(password)s,
        (%(membership_id)s::uuid IS NULL OR EXISTS (
         SELECT 1 FROM tenants_membership m
         WHERE m.id = %(membership_id)s AND m.user_id = %(user_id)s AND m.is_active FOR SHARE)),
-       (SELECT u.mfa_enabled FROM accounts_user u WHERE u.id = %(user_id)s)
+       u.mfa_enabled
+FROM accounts_user u WHERE u.id = %(user_id)s FOR SHARE OF u
 """
 
 
@@ -170,7 +173,7 @@ def _lock_session_holder(
     }
     with connection.cursor() as cursor:
         execute_once_in_org(cursor, membership.org_id if membership else None, _HOLDER_LOCK_SQL, params)
-        user_ok, membership_ok, mfa_enabled = cursor.fetchone()
+        user_ok, membership_ok, mfa_enabled = cursor.fetchone() or (False, False, False)
     if not user_ok:
         raise InvalidCredentials()  # deactivated or password changed while signing in
     if not membership_ok:

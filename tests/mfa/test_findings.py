@@ -210,3 +210,62 @@ def test_an_orgs_require_mfa_reads_the_sessions_factors_not_the_users_flag(api_c
     assert refused.status_code == HTTPStatus.FORBIDDEN
     assert refused.json()["code"] == "mfa_enrolment_required"
     assert allowed.status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_in_waiting_for_an_enrolment_to_commit_asks_for_the_code(user, org):
+    """The race itself: the enrolment holds the user's row (as totp_confirm does) and turns MFA on; a
+    password sign-in queues on the holder lock meanwhile, and once the enrolment commits it must see it
+    (the second security review found the first fix reading the flag from the statement's old snapshot)."""
+    import time
+
+    from django.db import transaction
+
+    from accounts.services.mfa import MfaRequired
+    from accounts.services.sign_in import sign_in
+    from core.http import RequestMeta
+
+    stale = User.objects.get(pk=user.pk)
+    holding, release = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def enrol() -> None:
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=user.pk)
+                User.objects.filter(pk=user.pk).update(mfa_enabled=True)
+                holding.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    def password_sign_in() -> None:
+        try:
+            holding.wait(20)
+            outcome["result"] = sign_in(
+                user=stale, method="password", amr=["pwd"], meta=RequestMeta(ip=None, user_agent="t")
+            )
+        except Exception as error:
+            outcome["result"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=enrol), threading.Thread(target=password_sign_in)]
+    for thread in threads:
+        thread.start()
+    holding.wait(20)
+    for _ in range(200):  # until the sign-in is queued on the user's row
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")  # readable by any role
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.05)
+    else:
+        release.set()
+        pytest.fail(f"the sign-in never waited for the enrolment's lock: {outcome}")
+    release.set()
+    for thread in threads:
+        thread.join(20)
+
+    assert isinstance(outcome["result"], MfaRequired), outcome["result"]
+    assert not Session.objects.filter(user=user).exists()
