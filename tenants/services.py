@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -61,10 +60,7 @@ def membership_ensure(*, org: Organization, user, role: str = MembershipRole.MEM
         membership, created = Membership.objects.get_or_create(org=org, user=user, defaults={"role": role})
         if not created and not membership.is_active:
             membership.is_active = True
-            # Rejoining is joining: the org sees the user's own (user-level) audit events from now on, not
-            # those of the time they were away (migration tenants.0006).
-            membership.joined_at = timezone.now()
-            membership.save(update_fields=["is_active", "joined_at"])
+            membership.save(update_fields=["is_active"])  # joined_at moves too (migration tenants.0006)
         return membership
 
 

@@ -440,6 +440,23 @@ def test_a_rejoined_member_s_events_from_while_away_stay_hidden(api_client, user
 
 
 @pytest.mark.django_db
+def test_a_membership_reactivated_by_any_route_counts_from_the_rejoin(api_client, user, org, other_org):
+    """Whatever route reactivates a membership (an accepted invitation, the admin's checkbox, an UPDATE),
+    the database moves ``joined_at`` (migration tenants.0006's trigger)."""
+    bob = add_member(org=other_org, user=make_user(email="bob@example.com"))
+    with tenant_context(other_org.id):
+        Membership.objects.filter(id=bob.id).update(is_active=False)
+    audit_record(E.SIGN_IN_FAILED, subject_user_id=bob.user_id, details={"reason": "wrong_password"})
+    away = events(type=E.SIGN_IN_FAILED)[0].id
+    with tenant_context(other_org.id):
+        Membership.objects.filter(id=bob.id).update(is_active=True)  # no service, no save(): the trigger
+        rejoined = Membership.objects.get(id=bob.id).joined_at
+
+    assert rejoined > events(type=E.SIGN_IN_FAILED)[0].occurred_at
+    assert str(away) not in ids(audit_log(api_client, access_for(api_client, "hank@globex.test")))
+
+
+@pytest.mark.django_db
 def test_a_user_level_event_never_names_another_org(api_client, user, org, other_org):
     """A refresh replay of Ada's Acme session is shown to Globex (she is a member there too), without
     Acme's id; Acme sees its own id."""
