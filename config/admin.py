@@ -79,6 +79,10 @@ class MfaAdminAuthenticationForm(AdminAuthenticationForm):
         if not user.mfa_enabled:
             return
         code = self.cleaned_data.get("code") or ""
+        if not code:  # the password alone, first: no guess was made, so none is counted
+            raise ValidationError(
+                "Enter the code of your authenticator app (or a recovery code).", code="mfa_required"
+            )
         is_totp = len(code) == 6 and code.isascii() and code.isdigit()
         try:
             second_factor_check(

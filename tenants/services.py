@@ -119,6 +119,18 @@ def member_get(*, org_id: uuid.UUID, membership_id: uuid.UUID) -> Membership:
     return membership
 
 
+def _actor_current(actor: Membership) -> Membership:
+    """The actor's membership as it is now that the org is locked: a change that queued behind another
+    (an owner demoted meanwhile) acts with the role the actor has, not the one read at authentication.
+    403 ``insufficient_role`` if it ended meanwhile. An API key's stand-in (never saved) is as it is."""
+    if actor.pk is None or actor._state.adding:
+        return actor
+    current = Membership.objects.filter(pk=actor.pk, is_active=True).first()
+    if current is None:
+        raise OwnersOnly("Your membership of this organization has ended.")
+    return current
+
+
 def _may_act_on(actor: Membership, target: Membership, *, new_role: str | None = None) -> None:
     """Nobody acts on a role above their own or grants one: an admin manages members and admins, only
     an owner touches or appoints an owner (and an API key, acting as a member, manages members only)."""
@@ -132,6 +144,7 @@ def member_role_change(*, actor: Membership, membership_id: uuid.UUID, role: str
     """Give a member another role: 403 for an admin touching an owner or appointing one, 403
     ``last_owner`` for demoting the last owner. Recorded by ``Membership.save`` (``membership.role_changed``)."""
     _org_lock(actor.org_id)  # as remove and leave: two owners demoting each other queue, never deadlock
+    actor = _actor_current(actor)
     target = member_get(org_id=actor.org_id, membership_id=membership_id)
     _may_act_on(actor, target, new_role=role)
     if target.role == role:
@@ -155,6 +168,7 @@ def _membership_end(target: Membership, event: AuditEventType) -> None:
 def member_remove(*, actor: Membership, membership_id: uuid.UUID) -> None:
     """Remove a member (an admin may not remove an owner; nobody the last owner)."""
     _org_lock(actor.org_id)
+    actor = _actor_current(actor)
     target = member_get(org_id=actor.org_id, membership_id=membership_id)
     _may_act_on(actor, target)
     _membership_end(target, AuditEventType.MEMBERSHIP_REMOVED)

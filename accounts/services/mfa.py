@@ -274,6 +274,8 @@ def second_factor_check(user: User, *, code: str | None, recovery_code: str | No
             TotpDevice.objects.filter(user_id=user.pk).update(failed_codes=0, lockouts=0, locked_until=None)
         return passed
     _verification_failed(user, context=context, method=method)
+    if locked:
+        raise WrongCode()  # a wrong recovery code while locked: not guessable, so no further lockout
     failed = device.failed_codes + 1
     if failed >= settings.MFA_MAX_FAILED_CODES:
         _lock_out(user, device, now=now, failed=failed, context=context)
@@ -294,7 +296,12 @@ def _lock_out(user: User, device: TotpDevice, *, now, failed: int, context: str)
     TotpDevice.objects.filter(user_id=user.pk).update(
         failed_codes=0, lockouts=lockouts, locked_until=now + wait
     )
-    MfaChallenge.objects.filter(user_id=user.pk, used_at__isnull=True).update(used_at=now)
+    # Every pending sign-in dies, but one a concurrent check holds (it waits for the authenticator's row
+    # this one holds: waiting for it here would deadlock); that one meets the lockout once it gets the row.
+    pending = MfaChallenge.objects.select_for_update(skip_locked=True).filter(
+        user_id=user.pk, used_at__isnull=True
+    )
+    MfaChallenge.objects.filter(pk__in=pending.values("pk")).update(used_at=now)
     audit_record(
         AuditEventType.MFA_LOCKED,
         subject_user_id=user.pk,

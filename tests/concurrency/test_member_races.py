@@ -74,3 +74,25 @@ def test_two_owners_demoting_each_other_at_once_never_deadlock(user, org, monkey
     assert sorted(statuses) == [HTTPStatus.OK, HTTPStatus.FORBIDDEN], statuses  # the second: last owner
     with cross_tenant():
         assert Membership.objects.filter(org=org, role=MembershipRole.OWNER, is_active=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_change_that_queued_behind_a_demotion_acts_with_the_demoted_role(user, org):
+    """Owner Bob's request waited for the org's row while Ada demoted him to admin: when its turn comes it
+    acts as an admin (403 for touching an owner), not with the role read when it was authenticated."""
+    from tenants.services import OwnersOnly, member_role_change
+
+    bob = add_member(org=org, user=make_user(email="bob@example.com"), role=MembershipRole.OWNER)
+    cleo = add_member(org=org, user=make_user(email="cleo@example.com"), role=MembershipRole.OWNER)
+    with cross_tenant():
+        stale_bob = Membership.objects.get(pk=bob.pk)  # as authenticated: owner
+        Membership.objects.filter(pk=bob.pk).update(role=MembershipRole.ADMIN)  # Ada's demotion committed
+
+    from django.db import transaction
+
+    from tenants.rls.context import tenant_context
+
+    with tenant_context(org.id), pytest.raises(OwnersOnly), transaction.atomic():  # a savepoint to refuse in
+        member_role_change(actor=stale_bob, membership_id=cleo.pk, role=MembershipRole.MEMBER)
+    with cross_tenant():
+        assert Membership.objects.get(pk=cleo.pk).role == MembershipRole.OWNER

@@ -182,3 +182,68 @@ def test_the_admin_login_counts_wrong_codes_and_refuses_while_locked(client, use
     assert refused.status_code == HTTPStatus.OK
     assert "Too many wrong codes" in refused.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_a_wrong_recovery_code_while_locked_is_refused_without_another_lockout(api_client, user, org, settings):
+    """Recovery codes are not guessable (50 bits): while locked they are checked, and a wrong one is just
+    wrong, so nobody can push the owner's lockout towards 30 days by spraying them."""
+    throttle_rates(settings, reauthenticate_email="100/hour")  # the count is what is tested, not the throttle
+    ada = enrolled(api_client)
+    TotpDevice.objects.update(failed_codes=0, lockouts=2, locked_until=timezone.now() + timedelta(minutes=30))
+
+    for _ in range(12):
+        assert reauthenticate(api_client, ada.access, recovery_code="aaaaa-bbbbb").json() == INVALID_CODE
+
+    assert (device().lockouts, device().failed_codes) == (2, 0)
+    assert events(type=E.MFA_LOCKED) == []
+
+
+def test_a_lockout_skips_a_sign_in_another_check_holds_instead_of_deadlocking(api_client, user, org):
+    """Two sign-ins checked at once: one reaches the cap while the other holds its own challenge (and
+    queues for the authenticator). The lockout ends every pending sign-in but that one, instead of waiting
+    for it (a deadlock, and a 503); that one meets the lockout when its turn comes."""
+    import threading
+
+    from django.db import connection, transaction
+
+    ada = enrolled(api_client)
+    first, second = mfa_token_for(api_client), mfa_token_for(api_client)
+    held_id = MfaChallenge.objects.filter(used_at__isnull=True).order_by("created_at").last().pk
+    TotpDevice.objects.update(failed_codes=9)
+    holding, done = threading.Event(), threading.Event()
+    released_after_done: list[bool] = []
+
+    def hold_the_other_sign_in() -> None:
+        try:
+            with transaction.atomic():
+                MfaChallenge.objects.select_for_update().get(pk=held_id)
+                holding.set()
+                released_after_done.append(done.wait(10))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_other_sign_in)
+    holder.start()
+    holding.wait(10)
+    response = verify(api_client, first, code=ada.authenticator.wrong_code())
+    done.set()
+    holder.join(20)
+
+    assert response.json() == TOO_MANY_ATTEMPTS
+    assert released_after_done == [True]  # the lockout did not wait for the held sign-in
+    assert_locked(verify(api_client, second, code=ada.authenticator.code()))
+
+
+def test_the_admin_login_without_a_code_counts_no_guess(client, user):
+    from rest_framework.test import APIClient
+
+    from tests.mfa.helpers import PASSWORD, enrol, signed_in
+
+    User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+    api = APIClient()
+    enrol(api, signed_in(api)["access"])
+
+    response = client.post("/admin/login/?next=/admin/", {"username": user.email, "password": PASSWORD})
+
+    assert "Enter the code of your authenticator app" in response.content.decode()
+    assert device().failed_codes == 0
