@@ -52,7 +52,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
 
 
 def embedded_data_dir(base_dir: Path) -> Path:
-    """The embedded server's folder (its cluster in ``pgdata/``): ``AUTHSVC_DATA_DIR``, else the checkout's ``var/``."""
+    """The embedded server's folder (its cluster in ``pgdata/``): ``AUTHSVC_DATA_DIR``, else ``var/``."""
     return Path(os.environ.get("AUTHSVC_DATA_DIR", "").strip() or base_dir / "var")
 
 
@@ -123,7 +123,8 @@ def _forget_gone_processes(server: Any) -> None:
         pids = server.global_process_id_list.get()
         alive = [pid for pid in pids if pid == os.getpid() or _is_alive(pid)]
         if alive != pids:
-            logger.info("embedded Postgres: forgetting processes that are gone: %s", sorted(set(pids) - set(alive)))
+            gone = sorted(set(pids) - set(alive))
+            logger.info("embedded Postgres: forgetting processes that are gone: %s", gone)
             server.global_process_id_list.put(alive)
 
 

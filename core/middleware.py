@@ -1,6 +1,6 @@
 """HTTP middleware: the redirect to HTTPS, API paths without their final "/", no caching of API responses,
-django-csp's Content-Security-Policy built once, and 503 for a database that cannot be reached. The other security headers come from Django's
-``SecurityMiddleware`` (config/settings.py)."""
+django-csp's Content-Security-Policy built once, and 503 for a database that cannot be reached. The other
+security headers come from Django's ``SecurityMiddleware`` (config/settings.py)."""
 
 from __future__ import annotations
 

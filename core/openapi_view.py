@@ -33,11 +33,12 @@ setting_changed.connect(schema_cache_clear, dispatch_uid="core.openapi_view.sche
 class CachedSchemaView(SpectacularAPIView):
     """drf-spectacular's schema view, each variant built once per process and then served from memory.
 
-    Security decision: the schema is public and building it costs a fifth of a second of CPU or more, so anyone could keep workers
-    busy with it; once built it costs nothing, and a throttle (``throttle_scope``, its classes given where the
-    view is mounted) bounds what is left, the builds of new variants. The bytes and headers are the library's
-    own (its view renders the first request of each variant); only errors differ: JSON in the API's format,
-    not in the schema's negotiated YAML.
+    Security decision: the schema is public and building it costs a fifth of a second of CPU or more, so
+    anyone could keep workers busy with it; once built it costs nothing, and a throttle (``throttle_scope``,
+    its classes given where the view is mounted) bounds what is left, the builds of new variants.
+
+    The bytes and headers are the library's own (its view renders the first request of each variant); only
+    errors differ: JSON in the API's format, not in the schema's negotiated YAML.
     """
 
     throttle_scope = "schema"

@@ -1,4 +1,4 @@
-"""No credential on an error page, with DEBUG on too (``core.error_reports``, ``DEFAULT_EXCEPTION_REPORTER_FILTER``):
+"""No credential on an error page, with DEBUG on too (``core.error_reports``, the default reporter filter):
 settings, ``request.META``, POST parameters and a traceback's local variables are cleansed of passwords,
 connection strings and URLs with a userinfo part."""
 

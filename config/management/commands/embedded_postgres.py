@@ -32,7 +32,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"No embedded Postgres is running in {pgdata}.")
             else:
                 used_by = ", ".join(map(str, users)) or "none"
-                self.stdout.write(f"The embedded Postgres in {pgdata} runs (pid {pid}); processes using it: {used_by}.")
+                self.stdout.write(
+                    f"The embedded Postgres in {pgdata} runs (pid {pid}); processes using it: {used_by}."
+                )
             return
         try:
             pid = embedded_server_stop(pgdata.parent)
