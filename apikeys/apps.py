@@ -6,4 +6,4 @@ class ApiKeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self) -> None:
-        from apikeys import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from apikeys import receivers, schema  # noqa: F401  (the claim's receiver; the OpenAPI auth extension)

@@ -52,6 +52,11 @@ def _record(event: AuditEventType, key: ApiKey, **details) -> None:
     )
 
 
+def api_key_revoked_record(key: ApiKey, **details) -> None:
+    """Record that ``key`` was revoked (by an admin, or with its creator's account claimed)."""
+    _record(AuditEventType.API_KEY_REVOKED, key, **details)
+
+
 @transaction.atomic(savepoint=False)
 def api_key_create(
     *, org_id: uuid.UUID, name: str, scopes: Sequence[str] | None, expires_at: datetime | None, created_by_id
@@ -85,7 +90,7 @@ def api_key_revoke(*, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        _record(AuditEventType.API_KEY_REVOKED, key)
+        api_key_revoked_record(key)
 
 
 @transaction.atomic(savepoint=False)

@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.models import RevokeReason, Session, User
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
+from accounts.signals import account_claimed
 from core.errors import Conflict, InvalidInput
 from core.http import RequestMeta
 from tenants.audit import AuditEventType, audit_record
@@ -84,8 +85,9 @@ def account_claim(user: User, *, via: str, keep_identity_id=None) -> None:
     their own ways in, then wait (account pre-hijacking). So everything the registrant could have set up
     goes, in the caller's transaction: the password (the owner sets one with ``password/forgot/``), every
     session, the passkeys, the linked identities (but ``keep_identity_id``: the one proving the address
-    right now), the authenticator with its recovery codes and any pending MFA sign-in. One audit event,
-    ``user.account_claimed``, says what was removed.
+    right now), the authenticator with its recovery codes and any pending MFA sign-in, and through the
+    ``account_claimed`` signal what it set up in orgs (the API keys it made, the invitations it sent that
+    are still pending). One audit event, ``user.account_claimed``, says what was removed.
 
     Passkeys and identities are reached through their reverse relations: this layer imports no feature app
     (as :func:`sign_in_method_remains`)."""
@@ -108,6 +110,8 @@ def account_claim(user: User, *, via: str, keep_identity_id=None) -> None:
         removed.append("identities")
     if mfa_remove(user):
         removed.append("mfa")
+    for _, names in account_claimed.send(sender=User, user=user):  # API keys, pending invitations
+        removed.extend(names or ())
     audit_record(
         AuditEventType.USER_ACCOUNT_CLAIMED,
         subject_user_id=user.pk,

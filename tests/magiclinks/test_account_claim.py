@@ -220,3 +220,37 @@ def test_registering_a_passkey_needs_a_verified_address(api_client):
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["code"] == "email_unverified"
+
+
+# --- What the registrant set up in orgs (the review of the fixes, H2) ---------------------------------
+
+
+@pytest.mark.django_db
+def test_a_claim_revokes_the_registrants_api_keys_and_pending_invitations(api_client, mailoutbox):
+    """The squatter registers victim@ with an org, mints an API key and invites their other address as
+    owner (sign-up counts as a recent sign-in); the owner's magic link claims the account: the key stops
+    working and the invitation's link dies."""
+    from apikeys.models import ApiKey
+    from invitations.models import Invitation
+    from tenants.rls.context import cross_tenant
+
+    registered = post(
+        api_client,
+        f"{AUTH}/register/",
+        {"email": VICTIM, "password": "violet tangerine 42", "organization_name": "Victim Corp"},
+    ).json()
+    access = registered["access"]
+    key = post(api_client, f"{AUTH}/org/api-keys/", {"name": "mine"}, **bearer(access)).json()["key"]
+    invited = post(api_client, f"{AUTH}/org/invitations/", {"email": "sq2@evil.test", "role": "owner"}, **bearer(access))
+    assert invited.status_code == HTTPStatus.CREATED, invited.content
+    assert api_client.get(f"{AUTH}/org/members/", HTTP_X_API_KEY=key).status_code == HTTPStatus.OK
+
+    _by_magic_link(api_client, mailoutbox)
+
+    assert api_client.get(f"{AUTH}/org/members/", HTTP_X_API_KEY=key).status_code == HTTPStatus.UNAUTHORIZED
+    with cross_tenant():
+        assert ApiKey.objects.get().revoked_at is not None
+        assert Invitation.objects.get(email="sq2@evil.test").revoked_at is not None
+    removed = only(E.USER_ACCOUNT_CLAIMED).details["removed"]
+    assert removed[:2] == ["sessions", "password"]
+    assert sorted(removed[2:]) == ["api_keys", "invitations"]  # the feature apps' part, in app order
