@@ -13,7 +13,9 @@ from django.core.signals import setting_changed
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
 
 # Rendered schemas by what selects the bytes: renderer and negotiated media type (format, indent), language,
 # version. A handful in practice; bounded, since a client chooses these.
@@ -28,6 +30,23 @@ def schema_cache_clear(**_signal) -> None:
 
 
 setting_changed.connect(schema_cache_clear, dispatch_uid="core.openapi_view.schema_cache_clear")
+
+
+def _variant(request) -> tuple:
+    """What selects the bytes, as few values as there are schemas: the renderer, its indent (what the JSON
+    renderer reads of the media type: other parameters change nothing and must not make a new variant),
+    a language of ``LANGUAGES`` and a version of ``ALLOWED_VERSIONS``; 400 for another language or version
+    (the library would build, and echo, any: a way to make every request a build)."""
+    lang = request.GET.get("lang")
+    if lang is not None and lang not in dict(settings.LANGUAGES):
+        raise ValidationError({"lang": ["Not a language of this service."]})
+    version = request.GET.get("version")
+    if version is not None and version not in (api_settings.ALLOWED_VERSIONS or ()):
+        raise ValidationError({"version": ["Not a version of this API."]})
+    renderer = request.accepted_renderer
+    get_indent = getattr(renderer, "get_indent", None)
+    indent = get_indent(request.accepted_media_type, {}) if get_indent else None
+    return (type(renderer), renderer.media_type, indent, lang if settings.USE_I18N else None, version)
 
 
 class CachedSchemaView(SpectacularAPIView):
@@ -45,12 +64,7 @@ class CachedSchemaView(SpectacularAPIView):
 
     @extend_schema(**SCHEMA_KWARGS)  # as the library's view: not in the schema (SERVE_INCLUDE_SCHEMA)
     def get(self, request, *args, **kwargs):
-        key = (
-            type(request.accepted_renderer),
-            request.accepted_media_type,
-            request.GET.get("lang") if settings.USE_I18N else None,
-            request.GET.get("version"),
-        )
+        key = _variant(request)
         served = _served.get(key)
         if served is None:
             with _building:  # one build at a time: racing first requests wait for it, not build it again
