@@ -62,3 +62,44 @@ def test_explicit_debug_off_wins_over_local_hosts():
     assert read_settings(DJANGO_DEBUG="0", ALLOWED_HOSTS="localhost", **REAL_SECRETS) == (
         "False True 31536000 localhost"
     )
+
+
+def _wsgi(**env: str):
+    """Load the WSGI application in a fresh process (what gunicorn does) and print DEBUG."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.processes import REPO_ROOT
+
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "JWT_", "AUTH"))}
+    base.pop("ALLOWED_HOSTS", None)
+    base.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    code = "import config.wsgi; from django.conf import settings; print(settings.DEBUG)"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env={**base, **env}, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_a_wsgi_server_with_nothing_set_is_not_debug_and_refuses_the_development_secrets():
+    """Behind a reverse proxy the Host is local (proxy_pass http://127.0.0.1:8000), which the
+    ALLOWED_HOSTS rule would take for development: the WSGI and ASGI entry points default DEBUG to off."""
+    result = _wsgi()
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_a_wsgi_server_with_real_secrets_runs_with_debug_off():
+    result = _wsgi(**REAL_SECRETS)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_wsgi_server_may_still_be_told_debug():
+    result = _wsgi(DJANGO_DEBUG="1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
