@@ -28,6 +28,13 @@ _SECRET_PARAMETER = re.compile(
     r"((?:^|(?<=[\s?&;]))[\w.\-]*(?:API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE)[\w.\-]*=)('[^']*'|[^\s&#;]+)",
     flags=re.I,
 )
+# Credentials by their shape, whatever variable holds them (``raw`` in an authenticator): a JWT, an API key
+# (``authsvc_<public id>_<secret>``, apikeys.models.KEY_PREFIX), a webhook secret, and a run of 40+ URL-safe
+# characters (the emailed tokens are 43).
+_CREDENTIAL_SHAPE = re.compile(
+    r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|\bauthsvc_[A-Za-z0-9]+_[A-Za-z0-9_-]+"
+    r"|\bwhsec_[A-Za-z0-9+/=]+|[A-Za-z0-9_-]{40,}"
+)
 _NESTING = 4  # how deep a traceback's dicts are looked into (they may refer to themselves)
 
 
@@ -44,9 +51,11 @@ class ErrorReportFilter(SafeExceptionReporterFilter):
         return self.cleanse_text(cleansed) if isinstance(cleansed, str) else cleansed
 
     def cleanse_text(self, text: str) -> str:
-        """``text`` with every URL's userinfo and every secret-named ``name=value`` replaced by stars."""
+        """``text`` with every URL's userinfo, every secret-named ``name=value`` and everything shaped like
+        one of our credentials replaced by stars."""
         text = _USERINFO.sub(lambda match: f"{match[1]}{self.cleansed_substitute}@", text)
-        return _SECRET_PARAMETER.sub(lambda match: f"{match[1]}{self.cleansed_substitute}", text)
+        text = _SECRET_PARAMETER.sub(lambda match: f"{match[1]}{self.cleansed_substitute}", text)
+        return _CREDENTIAL_SHAPE.sub(self.cleansed_substitute, text)
 
     def get_traceback_frame_variables(self, request, tb_frame):
         variables = super().get_traceback_frame_variables(request, tb_frame)

@@ -83,3 +83,27 @@ def test_the_technical_500_page_shows_no_credential_with_debug_on(settings):
 
     assert "connection refused" in page and "cache.internal:6379" in page  # the page is there
     assert SECRET not in page
+
+
+def test_credentials_in_neutrally_named_variables_are_hidden_by_their_shape(settings):
+    """``raw`` in the Bearer and API-key authenticators holds the whole credential: a JWT, an API key."""
+    settings.DEBUG = True
+    jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    api_key = "authsvc_ab12cd34_" + "s" * 32
+    webhook_secret = "whsec_" + "A" * 32
+    emailed = "T" * 43
+
+    def authenticate():
+        raw = jwt_like  # noqa: F841
+        key = api_key  # noqa: F841
+        value = f"{webhook_secret} {emailed}"  # noqa: F841
+        raise RuntimeError("refused")
+
+    try:
+        authenticate()
+    except RuntimeError:
+        page = technical_500_response(RequestFactory().get("/"), *sys.exc_info()).content.decode()
+
+    assert "refused" in page
+    for secret in (jwt_like, api_key, webhook_secret, emailed):
+        assert secret not in page
