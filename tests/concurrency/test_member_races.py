@@ -38,8 +38,41 @@ def _at_once(*calls) -> list[int]:
     return statuses
 
 
+@pytest.fixture
+def two_owners(user, org) -> tuple[str, str, object, object]:
+    """Ada and Eve, both owners of Acme: their access tokens and membership ids."""
+    eve = make_user(email="eve@example.com")
+    add_member(org=org, user=eve, role=MembershipRole.OWNER)
+    ada_access = login(APIClient(), "ada@example.com").json()["access"]
+    eve_access = login(APIClient(), "eve@example.com").json()["access"]
+    with cross_tenant():
+        ada_id = Membership.objects.get(org=org, user=user).pk
+        eve_id = Membership.objects.get(org=org, user=eve).pk
+    return ada_access, eve_access, ada_id, eve_id
+
+
+def _one_owner_left(org) -> bool:
+    with cross_tenant():
+        return Membership.objects.filter(org=org, role=MembershipRole.OWNER, is_active=True).count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
-def test_two_owners_demoting_each_other_at_once_never_deadlock(user, org, monkeypatch):
+def test_two_owners_removing_each_other_at_once_leave_one_owner_and_no_server_error(org, two_owners):
+    """They queue on the org's row instead of deadlocking on each other's (before: 204 and a 500)."""
+    ada_access, eve_access, ada_id, eve_id = two_owners
+
+    def remove(access: str, target):
+        return lambda client: client.delete(f"/api/auth/org/members/{target}/", **bearer(access))
+
+    statuses = _at_once(remove(ada_access, eve_id), remove(eve_access, ada_id))
+
+    assert len(statuses) == 2 and HTTPStatus.INTERNAL_SERVER_ERROR not in statuses
+    assert sorted(statuses)[0] == HTTPStatus.NO_CONTENT
+    assert _one_owner_left(org)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_never_deadlock(org, two_owners, monkeypatch):
     """Each holds its target's row when it checks its rights: both wait there for the other (at most a
     second, as two requests that interleave do), then look for the other owners, whose rows the other
     holds. Queued on the org's row, the second never gets that far until the first committed."""
@@ -56,13 +89,7 @@ def test_two_owners_demoting_each_other_at_once_never_deadlock(user, org, monkey
             pass  # alone here: the other one is queued behind this one
 
     monkeypatch.setattr(tenants.services, "_may_act_on", may_act_on_then_meet)
-    eve = make_user(email="eve@example.com")
-    add_member(org=org, user=eve, role=MembershipRole.OWNER)
-    ada_access = login(APIClient(), "ada@example.com").json()["access"]
-    eve_access = login(APIClient(), "eve@example.com").json()["access"]
-    with cross_tenant():
-        ada_id = Membership.objects.get(org=org, user=user).pk
-        eve_id = Membership.objects.get(org=org, user=eve).pk
+    ada_access, eve_access, ada_id, eve_id = two_owners
 
     def demote(access: str, target):
         return lambda client: client.patch(
@@ -72,8 +99,7 @@ def test_two_owners_demoting_each_other_at_once_never_deadlock(user, org, monkey
     statuses = _at_once(demote(ada_access, eve_id), demote(eve_access, ada_id))
 
     assert sorted(statuses) == [HTTPStatus.OK, HTTPStatus.FORBIDDEN], statuses  # the second: last owner
-    with cross_tenant():
-        assert Membership.objects.filter(org=org, role=MembershipRole.OWNER, is_active=True).count() == 1
+    assert _one_owner_left(org)
 
 
 @pytest.mark.django_db
