@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.models import User, normalize_email
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
-from accounts.services.users import email_mark_verified
+from accounts.services.users import email_mark_verified, user_create
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.http import RequestMeta
 from core.secrets import secret_digest, token_new
@@ -349,24 +349,18 @@ def _new_account(
         raise ValidationError({"password": ["A new account needs a password."]})
     candidate = User(email=invitation.email, first_name=first_name, last_name=last_name)
     password_validate(password=password, user=candidate)
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(
-                email=invitation.email,
-                password=password,
-                first_name=first_name,
-                last_name=last_name,
-                email_verified=True,
-            )
-    except IntegrityError as exc:  # registered meanwhile by another route
-        raise SignInFirst() from exc
-    audit_record(
-        AuditEventType.USER_REGISTERED,
-        actor_user_id=user.pk,
-        subject_user_id=user.pk,
-        details={"method": "invitation"},
+    # An invitation is the org's decision: no sign-up rule applies (accounts.services.users.signup_allowed).
+    user = user_create(
+        email=invitation.email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        email_verified=True,
+        method="invitation",
         meta=meta,
     )
+    if user is None:  # registered meanwhile by another route
+        raise SignInFirst()
     return user
 
 

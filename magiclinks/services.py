@@ -14,13 +14,13 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
-from accounts.services.users import email_mark_verified, email_prove
+from accounts.services.users import email_mark_verified, email_prove, signup_allowed, user_create
 from core.errors import InvalidInput, NotFound
 from core.http import RequestMeta
 from core.secrets import code_new, digests_match, secret_digest, token_new
@@ -218,24 +218,14 @@ def _magic_link_user(row: EmailToken, meta: RequestMeta) -> tuple[User, bool]:
     user = row.user or User.objects.filter(email=row.email).first()
     created = False
     if user is None:
-        if not settings.AUTH_ALLOW_SIGNUP:
+        if not signup_allowed():
             raise TokenInvalid()  # sign-up was switched off after the link went out
-        try:
-            with transaction.atomic():
-                user = User.objects.create_user(email=row.email, password=None, email_verified=True)
-                created = True
-        except IntegrityError:  # registered meanwhile by another route: that account it is
+        user = user_create(email=row.email, email_verified=True, method="magic_link", meta=meta)
+        created = user is not None
+        if user is None:  # registered meanwhile by another route: that account it is
             user = User.objects.get(email=row.email)
     if not user.is_active or user.email != row.email:  # the link proves its address, not a changed one
         raise TokenInvalid()
-    if created:
-        audit_record(
-            AuditEventType.USER_REGISTERED,
-            actor_user_id=user.pk,
-            subject_user_id=user.pk,
-            details={"method": "magic_link"},
-            meta=meta,
-        )
     return user, created
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
+from accounts.services.users import signup_allowed
 from core.email import email_render, email_send
 from core.http import RequestMeta
 from core.jobs import email_task
@@ -71,7 +72,7 @@ def send_sign_in_link(*, email: str, redirect_url: str | None, meta: dict) -> st
     sign-up is allowed (``verify/`` then creates it)."""
     request_meta = RequestMeta(**meta)
     user = User.objects.filter(email=email).first()
-    if not (user.is_active if user is not None else settings.AUTH_ALLOW_SIGNUP):
+    if not (user.is_active if user is not None else signup_allowed()):
         _requested(AuditEventType.MAGIC_LINK_REQUESTED, user=user, email=email, sent=False, meta=request_meta)
         return None
     return _send(

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
 from accounts.services.sign_in import SignIn, sign_in
-from accounts.services.users import LastSignInMethod, email_prove, sign_in_method_remains
+from accounts.services.users import (
+    LastSignInMethod,
+    email_prove,
+    sign_in_method_remains,
+    signup_allowed,
+    user_create,
+)
 from core.errors import Conflict, Forbidden, NotFound
 from core.http import RequestMeta
 from social.models import SocialIdentity
@@ -49,27 +54,18 @@ class SignupDisabled(Refusal, Forbidden):
 
 def _create_user(identity: ExternalIdentity, meta: RequestMeta) -> tuple[User, bool]:
     """A new account for the identity's address (no usable password, verified by the provider)."""
-    if not settings.AUTH_ALLOW_SIGNUP:
+    if not signup_allowed():
         raise SignupDisabled()
-    email = normalize_email(identity.email)
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(
-                email=email,
-                password=None,
-                first_name=identity.given_name,
-                last_name=identity.family_name,
-                email_verified=True,
-            )
-    except IntegrityError:  # registered meanwhile by another route: treat it as existing
-        return User.objects.get(email=email), False
-    audit_record(
-        AuditEventType.USER_REGISTERED,
-        actor_user_id=user.pk,
-        subject_user_id=user.pk,
-        details={"method": identity.provider},
+    user = user_create(
+        email=identity.email,
+        first_name=identity.given_name,
+        last_name=identity.family_name,
+        email_verified=True,
+        method=identity.provider,
         meta=meta,
     )
+    if user is None:  # registered meanwhile by another route: treat it as existing
+        return User.objects.get(email=normalize_email(identity.email)), False
     return user, True
 
 

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts.models import User, normalize_email
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
+from accounts.services.users import signup_allowed, user_create, user_registered_record
 from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden
 from core.http import RequestMeta
-from tenants.audit import AuditEventType, audit_record
 from tenants.services import organization_create
 
 
+class SignupDisabled(Forbidden):
+    default_code = "signup_disabled"
+    default_detail = "Sign-up is disabled."
+
+
 def signup_require_allowed() -> None:
-    """403 ``signup_disabled`` with ``AUTH_ALLOW_SIGNUP=0`` (checked before the body is even validated)."""
-    if not settings.AUTH_ALLOW_SIGNUP:
-        raise Forbidden("Sign-up is disabled.", code="signup_disabled")
+    """403 ``signup_disabled`` unless :func:`~accounts.services.users.signup_allowed` (registration checks
+    it before the body is even validated)."""
+    if not signup_allowed():
+        raise SignupDisabled()
+
+
+class EmailTaken(Conflict):
+    default_code = "email_taken"
+    default_detail = "An account with this email already exists."
 
 
 @transaction.atomic(savepoint=False)
@@ -36,21 +46,19 @@ def user_register(
     candidate = User(email=normalize_email(email), first_name=first_name, last_name=last_name)
     password_validate(password=password, user=candidate)
     if User.objects.filter(email=candidate.email).exists():
-        raise Conflict("An account with this email already exists.", code="email_taken")
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(
-                email=candidate.email, password=password, first_name=first_name, last_name=last_name
-            )
-    except IntegrityError as exc:  # a concurrent registration won the race
-        raise Conflict("An account with this email already exists.", code="email_taken") from exc
-    org, _ = organization_create(name=organization_name, owner=user)
-    audit_record(
-        AuditEventType.USER_REGISTERED,
-        org_id=org.id,
-        actor_user_id=user.pk,
-        subject_user_id=user.pk,
+        raise EmailTaken()
+    user = user_create(
+        email=candidate.email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        method="registration",
         meta=meta,
+        audit=False,  # recorded below, in the org it makes
     )
+    if user is None:  # a concurrent registration won the race
+        raise EmailTaken()
+    org, _ = organization_create(name=organization_name, owner=user)
+    user_registered_record(user, method="registration", meta=meta, org_id=org.id)
     user_registered.send(sender=User, user=user, meta=meta)  # magiclinks emails the verification link
     return sign_in(user=user, method="registration", amr=["pwd"], meta=meta, created=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 
-from accounts.models import RevokeReason, Session, User
+from accounts.models import RevokeReason, Session, User, normalize_email
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
 from accounts.signals import account_claimed
@@ -14,6 +15,62 @@ from core.errors import Conflict, InvalidInput
 from core.http import RequestMeta
 from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership
+
+
+def signup_allowed() -> bool:
+    """Whether someone may make themselves an account by asking (registration, a first magic link, a first
+    provider sign-in): ``AUTH_ALLOW_SIGNUP``. The one rule; an invitation is an org's decision, not this."""
+    return settings.AUTH_ALLOW_SIGNUP
+
+
+def user_create(
+    *,
+    email: str,
+    method: str,
+    meta: RequestMeta | None,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email_verified: bool = False,
+    audit: bool = True,
+) -> User | None:
+    """Make an account: the one place, whatever the way in (``method``: ``registration``, ``magic_link``,
+    ``invitation``, a provider's name). ``password`` ``None`` makes one without a usable password. The new
+    account is recorded (``user.registered``, ``details.method``) unless ``audit`` is off, for a caller that
+    records it itself with :func:`user_registered_record` once it knows more (registration: its new org).
+
+    Returns ``None`` when the address got an account meanwhile (another route won the unique constraint,
+    in its own savepoint here): what that means is the caller's to say (409, sign in first, that account).
+    Sign-up rules (:func:`signup_allowed`), password strength and who may ask stay with the caller."""
+    email = normalize_email(email)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
+                email_verified=email_verified,
+            )
+    except IntegrityError:
+        return None
+    if audit:
+        user_registered_record(user, method=method, meta=meta)
+    return user
+
+
+def user_registered_record(
+    user: User, *, method: str, meta: RequestMeta | None, org_id=None
+) -> None:
+    """``user.registered`` for a new account: its own act (the actor), under ``org_id`` when it made one."""
+    audit_record(
+        AuditEventType.USER_REGISTERED,
+        org_id=org_id,
+        actor_user_id=user.pk,
+        subject_user_id=user.pk,
+        details={"method": method},
+        meta=meta,
+    )
 
 
 @transaction.atomic(savepoint=False)
