@@ -10,6 +10,7 @@ from config import example, views
 from core.openapi_view import CachedSchemaView
 
 urlpatterns = [
+    path("", views.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views import defaults
@@ -19,6 +20,22 @@ logger = logging.getLogger(__name__)
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up (no database access)."""
     return JsonResponse({"status": "ok"})
+
+
+@transaction.non_atomic_requests  # no database work
+@require_safe
+def index(request: HttpRequest) -> JsonResponse:
+    """``/``: where to go from here (a newcomer's first request, a load balancer's default probe)."""
+    links = {
+        "docs": "/api/docs/",
+        "schema": "/api/schema/",
+        "health": "/healthz",
+        "ready": "/readyz",
+        "jwks": "/.well-known/jwks.json",
+    }
+    if settings.DEBUG:
+        links["example"] = "/example/"  # the reference SPA, served with DEBUG only
+    return JsonResponse({"service": "authsvc", "links": links})
 
 
 @transaction.non_atomic_requests  # an unreachable database must be a 503, not a failed BEGIN

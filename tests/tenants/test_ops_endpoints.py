@@ -143,3 +143,22 @@ def test_api_paths_without_their_slash_are_served_without_a_redirect(client, set
 
     assert response.status_code == 200  # API.md "Conventions": no redirect (tests/core/test_optional_slash.py)
     assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_root_points_at_the_docs_the_schema_and_with_debug_the_example(client, settings, debug):
+    settings.DEBUG = debug
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["links"]["docs"] == "/api/docs/" and body["links"]["schema"] == "/api/schema/"
+    assert ("example" in body["links"]) is debug
+    for url in body["links"].values():
+        assert client.get(url).status_code == 200, url  # every link leads somewhere
+
+
+def test_the_root_answers_get_and_head_only(client):
+    assert client.post("/").status_code == 405
