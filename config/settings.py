@@ -1,4 +1,4 @@
-"""Settings, read from the environment (names in ../shared/API.md and README "Configuration").
+"""Settings, read from the environment (README "Configuration" lists them).
 
 Development needs no environment at all: DEBUG is on (while ``ALLOWED_HOSTS`` names local hosts only),
 secrets are fixed development values and the database is an embedded Postgres. With DEBUG off the
