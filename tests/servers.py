@@ -73,14 +73,22 @@ APP_PASSWORD = "runtime-role-password"  # the runtime role's own login, behind P
 
 
 @contextlib.contextmanager
-def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
-    """PgBouncer in **transaction** mode in front of ``postgres``, for the runtime role's own login: yields
-    the ``DATABASE_URL`` the app uses through it (the role is made a login role here, as
-    ``docker/postgres/init.sh`` does). ``pool_size`` server connections at most, whatever the number of
-    clients. Skips the test where PgBouncer is not installed (``apt-get install pgbouncer``; ``.ci/run``
-    does). PgBouncer refuses to run as root: as root it runs as the private server's system user, which
-    can reach ``folder`` because pgserver opened the folders above its data folder (``tmp_path``'s) to
-    others when it started as root."""
+def pgbouncer_serving(
+    folder: Path,
+    *,
+    databases: str,
+    users: str,
+    auth_type: str,
+    pool_size: int,
+    max_client_conn: int,
+    run_as: str | None,
+    login: str,
+) -> Iterator[int]:
+    """A PgBouncer of the test's own in **transaction** mode, configured in ``folder`` (``databases``: its
+    ``[databases]`` line; ``users``: its auth file) on a free loopback port, which it yields once ``login``
+    (a URL with ``{port}``) connects; stopped afterwards. Skips the test where PgBouncer is not installed
+    (``apt-get install pgbouncer``; ``.ci/run`` does). PgBouncer refuses to run as root: give ``run_as``,
+    a user that can read ``folder`` (it is made the owner of what is written here)."""
     import psycopg
 
     binary = shutil.which("pgbouncer") or (
@@ -88,6 +96,49 @@ def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
     )
     if binary is None:
         pytest.skip("PgBouncer is not installed (apt-get install pgbouncer)")
+    port = free_port()
+    folder.mkdir(exist_ok=True)
+    (folder / "users.txt").write_text(users)
+    (folder / "pgbouncer.ini").write_text(
+        f"[databases]\n{databases}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = {auth_type}\nauth_file = {folder / 'users.txt'}\n"
+        f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = {max_client_conn}\n"
+        f"logfile = {folder / 'pgbouncer.log'}\n"
+    )
+    if run_as:
+        uid, gid = pwd.getpwnam(run_as).pw_uid, pwd.getpwnam(run_as).pw_gid
+        for item in (folder, *folder.iterdir()):
+            os.chown(item, uid, gid)
+    process = subprocess.Popen(
+        [binary, str(folder / "pgbouncer.ini")],
+        user=run_as,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = login.format(port=port)
+
+    def accepting() -> bool:
+        with contextlib.suppress(psycopg.OperationalError), psycopg.connect(url, connect_timeout=2):
+            return True
+        return False
+
+    try:
+        wait_until_ready(process, accepting, what="PgBouncer", timeout=10, log_path=folder / "pgbouncer.log")
+        yield port
+    finally:
+        stop_process(process)
+
+
+@contextlib.contextmanager
+def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
+    """PgBouncer in **transaction** mode in front of ``postgres``, for the runtime role's own login: yields
+    the ``DATABASE_URL`` the app uses through it (the role is made a login role here, as
+    ``docker/postgres/init.sh`` does). ``pool_size`` server connections at most, whatever the number of
+    clients. As root it runs as the private server's system user, which can reach ``folder`` because
+    pgserver opened the folders above its data folder (``tmp_path``'s) to others when it started as root."""
+    import psycopg
     from django.conf import settings
 
     role = settings.DATABASE_APP_ROLE
@@ -97,39 +148,15 @@ def pgbouncer(postgres, folder: Path, *, pool_size: int) -> Iterator[str]:
             "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT"
         )
     info = postgres.get_postmaster_info()
-    port = free_port()
-    folder.mkdir()
-    (folder / "users.txt").write_text(f'"{role}" "{APP_PASSWORD}"\n')
-    (folder / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"postgres = host={info.socket_dir} port={info.port} dbname=postgres\n"  # the owner's name for it too
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = plain\nauth_file = {folder / 'users.txt'}\n"
-        f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 100\n"
-        f"logfile = {folder / 'pgbouncer.log'}\n"
-    )
-    user = postgres.system_user if os.geteuid() == 0 else None
-    if user:
-        uid, gid = pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid
-        os.chown(folder, uid, gid)
-        for file in folder.iterdir():
-            os.chown(file, uid, gid)
-    process = subprocess.Popen(
-        [binary, str(folder / "pgbouncer.ini")],
-        user=user,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"postgres://{role}:{APP_PASSWORD}@127.0.0.1:{port}/postgres"
-
-    def accepting() -> bool:
-        with contextlib.suppress(psycopg.OperationalError), psycopg.connect(url, connect_timeout=2):
-            return True
-        return False
-
-    try:
-        wait_until_ready(process, accepting, what="PgBouncer", timeout=10, log_path=folder / "pgbouncer.log")
-        yield url
-    finally:
-        stop_process(process)
+    url = f"postgres://{role}:{APP_PASSWORD}@127.0.0.1:{{port}}/postgres"
+    with pgbouncer_serving(
+        folder,
+        databases=f"postgres = host={info.socket_dir} port={info.port} dbname=postgres",  # the owner's name too
+        users=f'"{role}" "{APP_PASSWORD}"\n',
+        auth_type="plain",
+        pool_size=pool_size,
+        max_client_conn=100,
+        run_as=postgres.system_user if os.geteuid() == 0 else None,
+        login=url,
+    ) as port:
+        yield url.format(port=port)

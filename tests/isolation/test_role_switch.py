@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -30,12 +27,12 @@ from django.urls import include, path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bench.server import free_port, stop_process, wait_until_ready
 from core.postgres.trace import wire_trace
 from tenants.rls.context import activate_org
 from tenants.rls.postgres_roles import owner_connection
 from tests.api import bearer, login
 from tests.factories import DEFAULT_PASSWORD, make_org, make_user
+from tests.servers import pgbouncer_serving
 
 RUNTIME_ROLE = settings.DATABASE_APP_ROLE
 ROLE_SWITCH = f'SET LOCAL ROLE "{RUNTIME_ROLE}"'
@@ -217,43 +214,24 @@ def pgbouncer_for_the_login() -> Iterator[dict]:
     """PgBouncer in transaction mode in front of the test database, for the tests' own login (the owner,
     here ``postgres``), with ONE server connection: every client's transactions share it. Skips where
     PgBouncer is not installed. As root it runs as ``nobody`` (it refuses root)."""
-    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
-    if binary is None:
-        pytest.skip("PgBouncer is not installed (apt-get install pgbouncer)")
     database = connections["default"].settings_dict
     folder = Path(tempfile.mkdtemp(prefix="authsvc-pgbouncer-"))
-    port = free_port()
-    (folder / "users.txt").write_text(f'"{database["USER"]}" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"authsvc = host={database['HOST'] or '127.0.0.1'} port={database['PORT'] or 5432} "
-        f"dbname={database['NAME']} user={database['USER']}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
-        "pool_mode = transaction\ndefault_pool_size = 1\nmax_client_conn = 10\n"
-        f"logfile = {folder / 'pgbouncer.log'}\n"
-    )
-    user = "nobody" if os.geteuid() == 0 else None
-    if user:
-        uid, gid = pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid
-        for item in (folder, *folder.iterdir()):
-            os.chown(item, uid, gid)
-    process = subprocess.Popen(
-        [binary, str(folder / "pgbouncer.ini")], user=user, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    url = f"postgres://{database['USER']}@127.0.0.1:{port}/authsvc"
-
-    def accepting() -> bool:
-        with contextlib.suppress(psycopg.OperationalError), psycopg.connect(url, connect_timeout=2):
-            return True
-        return False
-
     try:
-        wait_until_ready(process, accepting, what="PgBouncer", timeout=10, log_path=folder / "pgbouncer.log")
-        yield {"HOST": "127.0.0.1", "PORT": str(port), "NAME": "authsvc", "USER": database["USER"]}
+        with pgbouncer_serving(
+            folder,
+            databases=(
+                f"authsvc = host={database['HOST'] or '127.0.0.1'} port={database['PORT'] or 5432} "
+                f"dbname={database['NAME']} user={database['USER']}"
+            ),
+            users=f'"{database["USER"]}" ""\n',
+            auth_type="trust",
+            pool_size=1,
+            max_client_conn=10,
+            run_as="nobody" if os.geteuid() == 0 else None,
+            login=f"postgres://{database['USER']}@127.0.0.1:{{port}}/authsvc",
+        ) as port:
+            yield {"HOST": "127.0.0.1", "PORT": str(port), "NAME": "authsvc", "USER": database["USER"]}
     finally:
-        stop_process(process)
         shutil.rmtree(folder, ignore_errors=True)
 
 
