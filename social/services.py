@@ -16,6 +16,7 @@ from accounts.services.users import (
     signup_allowed,
     user_create,
 )
+from accounts.services.users import SignupDisabled as UsersSignupDisabled
 from core.errors import Conflict, Forbidden, NotFound
 from core.http import RequestMeta
 from social.models import SocialIdentity
@@ -46,9 +47,7 @@ class AccountDisabled(Refusal, Forbidden):
     reason = "inactive_user"
 
 
-class SignupDisabled(Refusal, Forbidden):
-    default_code = "signup_disabled"
-    default_detail = "Sign-up is disabled."
+class SignupDisabled(Refusal, UsersSignupDisabled):
     reason = "signup_disabled"
 
 

@@ -7,16 +7,11 @@ from django.db import transaction
 from accounts.models import User, normalize_email
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
-from accounts.services.users import signup_allowed, user_create, user_registered_record
+from accounts.services.users import SignupDisabled, signup_allowed, user_create, user_registered_record
 from accounts.signals import user_registered
-from core.errors import Conflict, Forbidden
+from core.errors import Conflict
 from core.http import RequestMeta
 from tenants.services import organization_create
-
-
-class SignupDisabled(Forbidden):
-    default_code = "signup_disabled"
-    default_detail = "Sign-up is disabled."
 
 
 def signup_require_allowed() -> None:

@@ -11,7 +11,7 @@ from accounts.models import RevokeReason, Session, User, normalize_email
 from accounts.services.passwords import password_validate
 from accounts.services.sign_in import SignIn, sign_in
 from accounts.signals import account_claimed
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput
 from core.http import RequestMeta
 from tenants.audit import AuditEventType, audit_record
 from tenants.models import Membership
@@ -21,6 +21,13 @@ def signup_allowed() -> bool:
     """Whether someone may make themselves an account by asking (registration, a first magic link, a first
     provider sign-in): ``AUTH_ALLOW_SIGNUP``. The one rule; an invitation is an org's decision, not this."""
     return settings.AUTH_ALLOW_SIGNUP
+
+
+class SignupDisabled(Forbidden):
+    """403 ``signup_disabled``: what a way in answers when :func:`signup_allowed` says no."""
+
+    default_code = "signup_disabled"
+    default_detail = "Sign-up is disabled."
 
 
 def user_create(
