@@ -52,11 +52,6 @@ def _record(event: AuditEventType, key: ApiKey, **details) -> None:
     )
 
 
-def api_key_revoked_record(key: ApiKey, **details) -> None:
-    """Record that ``key`` was revoked (by an admin, or with its creator's account claimed)."""
-    _record(AuditEventType.API_KEY_REVOKED, key, **details)
-
-
 @transaction.atomic(savepoint=False)
 def api_key_create(
     *, org_id: uuid.UUID, name: str, scopes: Sequence[str] | None, expires_at: datetime | None, created_by_id
@@ -86,11 +81,16 @@ def _locked(org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
 @transaction.atomic(savepoint=False)
 def api_key_revoke(*, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
     """Revoke a key: refused from its next request. Revoking twice is fine."""
-    key = _locked(org_id, key_id)
+    api_key_end(_locked(org_id, key_id))
+
+
+def api_key_end(key: ApiKey, **details) -> None:
+    """Revoke ``key`` (a locked row) unless it is revoked already, and record it with ``details`` (an
+    admin's revocation, or its creator's account claimed: ``apikeys.receivers``)."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        api_key_revoked_record(key)
+        _record(AuditEventType.API_KEY_REVOKED, key, **details)
 
 
 @transaction.atomic(savepoint=False)
