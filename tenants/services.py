@@ -123,7 +123,7 @@ def _actor_current(actor: Membership) -> Membership:
     """The actor's membership as it is now that the org is locked: a change that queued behind another
     (an owner demoted meanwhile) acts with the role the actor has, not the one read at authentication.
     403 ``insufficient_role`` if it ended meanwhile. An API key's stand-in (never saved) is as it is."""
-    if actor.pk is None or actor._state.adding:
+    if actor._state.adding:
         return actor
     current = Membership.objects.filter(pk=actor.pk, is_active=True).first()
     if current is None:

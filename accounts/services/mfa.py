@@ -253,7 +253,7 @@ def second_factor_check(user: User, *, code: str | None, recovery_code: str | No
     Its writes must outlive the 400: call it in the request's own transaction or one of the caller's that
     commits on a wrong code, never inside an ``atomic`` block that the error leaves.
     """
-    device = TotpDevice.objects.select_for_update().filter(user_id=user.pk, confirmed_at__isnull=False).first()
+    device = _device(user, lock=True)
     method = "totp" if code else "recovery_code"
     if device is None:
         _verification_failed(user, context=context, method=method)
@@ -293,6 +293,7 @@ def _lock_out(user: User, device: TotpDevice, *, now, failed: int, context: str)
     dies (the next needs the password again); the user is emailed; ``mfa.locked`` is audited."""
     lockouts = device.lockouts + 1
     wait = min(timedelta(minutes=settings.MFA_LOCKOUT_MINUTES) * 2 ** min(lockouts - 1, 20), MAX_LOCKOUT)
+    minutes = int(wait.total_seconds() // 60)
     TotpDevice.objects.filter(user_id=user.pk).update(
         failed_codes=0, lockouts=lockouts, locked_until=now + wait
     )
@@ -305,11 +306,11 @@ def _lock_out(user: User, device: TotpDevice, *, now, failed: int, context: str)
     audit_record(
         AuditEventType.MFA_LOCKED,
         subject_user_id=user.pk,
-        details={"context": context, "failed": failed, "lockouts": lockouts, "minutes": int(wait.total_seconds() // 60)},
+        details={"context": context, "failed": failed, "lockouts": lockouts, "minutes": minutes},
     )
     from accounts.tasks import send_mfa_locked_notice  # tasks -> this module
 
-    job_start(send_mfa_locked_notice, user_id=str(user.pk), minutes=int(wait.total_seconds() // 60))
+    job_start(send_mfa_locked_notice, user_id=str(user.pk), minutes=minutes)
 
 
 # --- Enrolment ----------------------------------------------------------------------------------------

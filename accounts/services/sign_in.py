@@ -119,7 +119,6 @@ def sign_in(
             mfa_exempt=mfa_exempt,
         )
     except MfaEnabledMeanwhile:
-        user.mfa_enabled = True
         return _second_step(user=user, method=method, amr=amr, org_reference=org_reference)
     audit_record(
         AuditEventType.SIGN_IN_SUCCEEDED,
